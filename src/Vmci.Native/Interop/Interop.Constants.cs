@@ -1,0 +1,25 @@
+internal static partial class Interop
+{
+    /// <summary>Linux constants from linux/socket.h, linux/net.h and linux/vm_sockets.h.</summary>
+    internal static class Constants
+    {
+        internal const int AF_VSOCK = 40;
+
+        internal const int SOCK_STREAM = 1;
+        internal const int SOCK_DGRAM = 2;
+        internal const int SOCK_SEQPACKET = 5;
+        internal const int SOCK_CLOEXEC = 0x80000;
+
+        /// <summary>IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock.</summary>
+        internal const uint IOCTL_VM_SOCKETS_GET_LOCAL_CID = 0x7b9;
+
+        // Option names at level AF_VSOCK. The values are u64 unless noted.
+        internal const int SO_VM_SOCKETS_BUFFER_SIZE = 0;
+        internal const int SO_VM_SOCKETS_BUFFER_MIN_SIZE = 1;
+        internal const int SO_VM_SOCKETS_BUFFER_MAX_SIZE = 2;
+        internal const int SO_VM_SOCKETS_PEER_HOST_VM_ID = 3;
+        internal const int SO_VM_SOCKETS_TRUSTED = 5;
+        /// <summary>A struct timeval (the _OLD name on 64-bit kernels is the same layout).</summary>
+        internal const int SO_VM_SOCKETS_CONNECT_TIMEOUT = 6;
+    }
+}

@@ -1,0 +1,11 @@
+using System.IO;
+using System.Linq;
+
+namespace Vmci.Native.Tests;
+
+internal static class FileDescriptors
+{
+    /// <summary>The open descriptors of this process that are sockets.</summary>
+    internal static int Count() => new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos()
+        .Count(fd => fd.LinkTarget?.StartsWith("socket:", System.StringComparison.Ordinal) == true);
+}
