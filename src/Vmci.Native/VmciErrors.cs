@@ -10,6 +10,9 @@ namespace Vmci.Native;
 /// </summary>
 internal static class VmciErrors
 {
+    /// <summary>Linux errno values are below 4096 (MAX_ERRNO).</summary>
+    private const int MaxErrno = 4095;
+
     private const string LoadTransport =
         "Load the transport for your hypervisor: vmw_vsock_virtio_transport (KVM, Firecracker, Cloud Hypervisor guests), " +
         "vmw_vsock_vmci_transport (VMware), hv_sock (Hyper-V), vhost_vsock (a KVM host) or vsock_loopback (tests on one machine).";
@@ -26,21 +29,34 @@ internal static class VmciErrors
             return explained;
         }
 
-        // On Linux, .NET keeps the raw errno in NativeErrorCode, also for errno values it has no SocketError for.
-        return FromErrno(exception.NativeErrorCode, operation, endPoint, option, exception.SocketErrorCode);
+        // On Linux, .NET keeps the raw errno in NativeErrorCode, but only for errno values it has a
+        // SocketError for; for the rest it reports SocketError.SocketError and a code that is no errno.
+        int errno = exception.NativeErrorCode;
+        if (errno is <= 0 or > MaxErrno)
+        {
+            // Of the errors connect(2) gives on AF_VSOCK, ENODEV ("no transport for that CID") is the
+            // only one .NET does not know, so an unknown connect error is that one.
+            errno = operation == VmciOperation.Connect && exception.SocketErrorCode == SocketError.SocketError ? ENODEV : 0;
+        }
+
+        return FromErrno(errno, operation, endPoint, option, exception.SocketErrorCode, exception.Message);
     }
 
-    internal static VmciSocketException FromErrno(int errno, VmciOperation operation, VmciEndPoint? endPoint = null, string? option = null, SocketError? reported = null)
+    internal static VmciSocketException FromErrno(int errno, VmciOperation operation, VmciEndPoint? endPoint = null, string? option = null, SocketError? reported = null, string? reportedMessage = null)
     {
         (SocketError error, string? why) = Explain(errno, operation, endPoint, option);
         error = error != SocketError.SocketError ? error : reported ?? SocketError.SocketError;
         string what = Describe(operation, endPoint, option);
-        string name = NameOf(errno) is { } n ? $"{n}, errno {errno}" : $"errno {errno}";
-        string message = why is null
-            ? $"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} ({name})."
-            : $"{what} failed: {why} ({name})";
+        string message = (why, errno) switch
+        {
+            (null, 0) => $"{what} failed: {reportedMessage ?? error.ToString()}.",
+            (null, _) => $"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} ({ErrnoText(errno)}).",
+            _ => $"{what} failed: {why} ({ErrnoText(errno)})",
+        };
         return new VmciSocketException(error, errno, endPoint, message);
     }
+
+    private static string ErrnoText(int errno) => NameOf(errno) is { } name ? $"{name}, errno {errno}" : $"errno {errno}";
 
     private static (SocketError Error, string? Why) Explain(int errno, VmciOperation operation, VmciEndPoint? endPoint, string? option)
     {
@@ -98,6 +114,7 @@ internal static class VmciErrors
         VmciOperation.Accept => $"Accepting on {endPoint}",
         VmciOperation.GetOption => $"Reading the vsock option {option}",
         VmciOperation.SetOption => $"Setting the vsock option {option}",
+        VmciOperation.GetLocalEndPoint => "Reading the socket's local address (getsockname)",
         VmciOperation.GetLocalCid => "Reading the local CID (IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock)",
         _ => operation.ToString(),
     };

@@ -13,4 +13,5 @@ internal enum VmciOperation
     GetOption,
     SetOption,
     GetLocalCid,
+    GetLocalEndPoint,
 }

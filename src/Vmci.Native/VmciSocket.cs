@@ -75,6 +75,33 @@ public static class VmciSocket
         }
     }
 
+    /// <summary>Reads the socket's own address from the kernel (getsockname).</summary>
+    /// <remarks>
+    /// Use it on accepted sockets: .NET gives an accepted socket the listener's
+    /// <see cref="Socket.LocalEndPoint"/> (for a listener on <see cref="VmciCid.Any"/>, <c>vsock://any:PORT</c>),
+    /// while this returns the CID the peer actually connected to.
+    /// </remarks>
+    /// <exception cref="VmciSocketException">The socket is not an AF_VSOCK socket or is closed.</exception>
+    public static unsafe VmciEndPoint GetLocalEndPoint(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        byte* address = stackalloc byte[VmciEndPoint.SockAddrSize];
+        int length = VmciEndPoint.SockAddrSize;
+        if (Interop.Libc.GetSockName(socket.SafeHandle, address, ref length) != 0)
+        {
+            throw VmciErrors.FromLastError(VmciOperation.GetLocalEndPoint);
+        }
+
+        try
+        {
+            return VmciEndPoint.Read(new ReadOnlySpan<byte>(address, length));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"The socket is not an AF_VSOCK socket: {ex.Message}", nameof(socket), ex);
+        }
+    }
+
     /// <summary>Creates a stream socket bound to <paramref name="endPoint"/> and listening.</summary>
     /// <remarks>
     /// With <see cref="VmciPort.Any"/> the kernel picks a free port; <see cref="Socket.LocalEndPoint"/>

@@ -74,7 +74,10 @@ public sealed class AcceptTests
             var serverRemote = Assert.IsType<VmciEndPoint>(server.RemoteEndPoint);
             var serverLocal = Assert.IsType<VmciEndPoint>(server.LocalEndPoint);
             Assert.Equal(target, clientRemote);
-            Assert.Equal(new VmciEndPoint(VmciCid.Local, target.Port), serverLocal);
+            // .NET copies the listener's address to accepted sockets; the kernel knows which CID was dialled.
+            Assert.Equal(new VmciEndPoint(VmciCid.Any, target.Port), serverLocal);
+            Assert.Equal(new VmciEndPoint(VmciCid.Local, target.Port), VmciSocket.GetLocalEndPoint(server));
+            Assert.Equal(clientLocal, VmciSocket.GetLocalEndPoint(client));
             Assert.Equal(VmciCid.Local, serverRemote.Cid);
             Assert.Equal(clientLocal.Port, serverRemote.Port);
         }

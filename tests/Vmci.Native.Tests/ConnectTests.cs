@@ -28,16 +28,28 @@ public sealed class ConnectTests
     [VsockFact(VsockNeeds.Sandbox)]
     public async Task ACidNoTransportReaches_IsUnreachable_AndSaysWhy()
     {
-        // In the loopback-only VM there is no guest transport: the host (CID 2) and any other CID reach nothing.
-        foreach (uint cid in new[] { VmciCid.Host, 3u, 12345u })
+        // In the loopback-only VM there is no guest transport, so the hypervisor (CID 0) and every CID but
+        // 1 and 2 reach nothing. (Linux sends CID 2 to the loopback transport when no guest transport is loaded.)
+        foreach (uint cid in new[] { VmciCid.Hypervisor, 3u, 12345u })
         {
             var target = new VmciEndPoint(cid, 5000);
 
             var ex = await Assert.ThrowsAsync<VmciSocketException>(() => TestSockets.ConnectAsync(target, TestContext.Current.CancellationToken).AsTask());
 
-            Assert.Equal(SocketError.HostUnreachable, ex.SocketErrorCode);
-            Assert.Equal(19, ex.PlatformErrorCode); // ENODEV
+            Assert.True(ex.SocketErrorCode == SocketError.HostUnreachable && ex.PlatformErrorCode == 19, ex.Message); // ENODEV
             Assert.Contains($"no vsock transport reaches CID {cid}", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [VsockFact(VsockNeeds.Sandbox)]
+    public async Task TheHostCid_IsLoopbackWhenNoGuestTransportIsLoaded()
+    {
+        (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        using (listener)
+        {
+            using Socket client = await TestSockets.ConnectAsync(new VmciEndPoint(VmciCid.Host, target.Port), TestContext.Current.CancellationToken);
+
+            Assert.True(client.Connected);
         }
     }
 

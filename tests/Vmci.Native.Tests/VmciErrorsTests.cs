@@ -70,6 +70,30 @@ public sealed class VmciErrorsTests
     }
 
     [Fact]
+    public void FromSocketException_AnErrnoDotNetDoesNotKnow_OnConnect_IsENODEV()
+    {
+        // ENODEV has no SocketError, so .NET reports SocketError.SocketError and loses the errno.
+        var fromRuntime = new SocketException((int)SocketError.SocketError);
+
+        VmciSocketException ex = VmciErrors.FromSocketException(fromRuntime, VmciOperation.Connect, new VmciEndPoint(7, 80));
+
+        Assert.Equal(SocketError.HostUnreachable, ex.SocketErrorCode);
+        Assert.Equal(Interop.Errno.ENODEV, ex.PlatformErrorCode);
+        Assert.Contains("no vsock transport reaches CID 7", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromSocketException_AnErrnoDotNetDoesNotKnow_Elsewhere_KeepsDotNetsText()
+    {
+        var fromRuntime = new SocketException((int)SocketError.SocketError, "something odd");
+
+        VmciSocketException ex = VmciErrors.FromSocketException(fromRuntime, VmciOperation.Listen, Loopback80);
+
+        Assert.Equal(SocketError.SocketError, ex.SocketErrorCode);
+        Assert.Equal("Listening on vsock://1:80 failed: something odd.", ex.Message);
+    }
+
+    [Fact]
     public void FromSocketException_DoesNotWrapTwice()
     {
         VmciSocketException first = VmciErrors.FromErrno(98, VmciOperation.Bind, Loopback80);

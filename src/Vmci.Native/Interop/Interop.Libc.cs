@@ -15,6 +15,10 @@ internal static partial class Interop
         [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
         internal static partial int Close(int fd);
 
+        /// <summary>getsockname(2) into a caller's buffer; <paramref name="length"/> is in/out.</summary>
+        [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
+        internal static unsafe partial int GetSockName(SafeHandle fd, byte* address, ref int length);
+
         /// <summary>ioctl(2) with an unsigned 32-bit out argument.</summary>
         [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
         internal static partial int IoctlUInt32(SafeHandle fd, nuint request, out uint value);
