@@ -1,25 +1,50 @@
-using System;
-using System.Net.Sockets;
-using System.Text;
+using System.Collections.Generic;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel;
 using Vmci.Native;
+using WebAppOverVmci;
 
-// Foundation stage of the sample: one request and answer over a real vsock connection on this
-// machine (CID 1, vsock_loopback). The dashboard served by Kestrel over vsock replaces it.
-uint port = args is ["--port", var p] ? uint.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : 8080;
+// The management dashboard of a VM with no network: served over vsock only, unless a TCP listener is
+// asked for. HTTP/1.1 on port 8080 for browsers and curl-like clients, HTTP/2 with prior knowledge
+// on 8081 for gRPC and h2 clients (Kestrel cannot offer both on one cleartext port).
+// The content root is the app's own folder, so the page is found whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = System.AppContext.BaseDirectory });
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--port"] = "Dashboard:Port",
+    ["--tcp"] = "Dashboard:Tcp",
+});
 
-Console.WriteLine($"local CID: {VmciSockets.GetLocalCid()}");
-using Socket listener = VmciSocket.Listen(new VmciEndPoint(VmciCid.Any, port));
-Console.WriteLine($"listening on {listener.LocalEndPoint}");
+builder.WebHost.UseVmci();
+DashboardOptions dashboard = DashboardOptions.From(builder.Configuration);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    if (!dashboard.EndpointsFromConfiguration)
+    {
+        kestrel.ListenVmci(VmciCid.Any, dashboard.Port, listen => listen.Protocols = HttpProtocols.Http1);
+        kestrel.ListenVmci(VmciCid.Any, dashboard.Port + 1, listen => listen.Protocols = HttpProtocols.Http2);
+    }
 
-var accept = listener.AcceptAsync();
-using Socket client = await VmciSocket.ConnectAsync(new VmciEndPoint(VmciCid.Local, port));
-using Socket server = await accept;
-Console.WriteLine($"accepted {server.RemoteEndPoint} on {VmciSocket.GetLocalEndPoint(server)}");
+    if (dashboard.TcpEndPoint is { } tcp)
+    {
+        kestrel.Listen(tcp);
+    }
+});
 
-await client.SendAsync(Encoding.UTF8.GetBytes("GET /status\n"));
-byte[] buffer = new byte[256];
-int n = await server.ReceiveAsync(buffer);
-Console.WriteLine($"server got: {Encoding.UTF8.GetString(buffer, 0, n).TrimEnd()}");
-await server.SendAsync(Encoding.UTF8.GetBytes($"ok from CID {VmciSockets.GetLocalCid()}\n"));
-n = await client.ReceiveAsync(buffer);
-Console.WriteLine($"client got: {Encoding.UTF8.GetString(buffer, 0, n).TrimEnd()}");
+builder.Services.AddSingleton(dashboard);
+builder.Services.AddSingleton<RequestLog>();
+builder.Services.AddSingleton<SystemStatus>();
+
+var app = builder.Build();
+app.UseMiddleware<RequestLogMiddleware>();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.MapDashboardApi();
+app.Run();
+
+/// <summary>The entry point, public for WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,48 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vmci.Kestrel;
+
+namespace WebAppOverVmci;
+
+public static class DashboardApi
+{
+    /// <summary>How often the live view gets a new snapshot.</summary>
+    public static readonly TimeSpan EventInterval = TimeSpan.FromSeconds(2);
+
+    public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/healthz", () => Results.Text("ok"));
+
+        // The status, plus how the server sees this caller: over vsock, its CID and port.
+        routes.MapGet("/api/status", (HttpContext context, SystemStatus status) => Results.Json(new
+        {
+            status = status.Read(),
+            you = Describe(context),
+        }));
+
+        routes.MapGet("/api/events", (SystemStatus status, CancellationToken cancellationToken)
+            => TypedResults.ServerSentEvents(Snapshots(status, cancellationToken), eventType: "status"));
+
+        return routes;
+    }
+
+    private static object Describe(HttpContext context) => context.GetVmciConnection() is { } vsock
+        ? new { transport = "vsock", peerCid = vsock.PeerCid, peerPort = vsock.PeerPort, peerPortPrivileged = vsock.IsPeerPortPrivileged, localEndPoint = vsock.LocalEndPoint.ToString(), protocol = context.Request.Protocol }
+        : new { transport = "tcp", remoteAddress = context.Connection.RemoteIpAddress?.ToString(), protocol = context.Request.Protocol };
+
+    private static async IAsyncEnumerable<StatusSnapshot> Snapshots(SystemStatus status, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(EventInterval);
+        do
+        {
+            yield return status.Read();
+        }
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+    }
+}

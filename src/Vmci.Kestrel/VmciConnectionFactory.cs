@@ -1,0 +1,74 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>
+/// The client end of the transport: connects to a <see cref="VmciEndPoint"/> and returns the same kind of
+/// pipe-based <see cref="ConnectionContext"/> the server gets, with <see cref="IVmciConnectionFeature"/>.
+/// </summary>
+public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
+{
+    private readonly VmciConnectionFactoryOptions _options;
+    private readonly ILogger _logger;
+    private readonly SocketConnectionContextFactory _contextFactory;
+
+    /// <summary>Creates a factory with default options.</summary>
+    public VmciConnectionFactory()
+        : this(Options.Create(new VmciConnectionFactoryOptions()), NullLoggerFactory.Instance)
+    {
+    }
+
+    /// <summary>Creates a factory.</summary>
+    public VmciConnectionFactory(IOptions<VmciConnectionFactoryOptions> options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _options = options.Value;
+        _logger = loggerFactory.CreateLogger("Vmci.Kestrel");
+        _contextFactory = new SocketConnectionContextFactory(
+            VmciSocketConnectionOptions.Create(_options.IOQueueCount, waitForData: true, _options.MaxReadBufferSize, _options.MaxWriteBufferSize, preferInlineScheduling: false),
+            _logger);
+    }
+
+    /// <summary>Connects to <paramref name="endpoint"/>, which must be a <see cref="VmciEndPoint"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is not a <see cref="VmciEndPoint"/>.</exception>
+    /// <exception cref="VmciSocketException">Refused, unreachable or timed out; the message names the endpoint and the cause.</exception>
+    public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not VmciEndPoint target)
+        {
+            throw new ArgumentException($"The vsock connection factory connects to VmciEndPoint (vsock://CID:PORT) only, not {endpoint.GetType().Name} {endpoint}.", nameof(endpoint));
+        }
+
+        Socket socket = await VmciClientSocket.ConnectAsync(target, _options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            VmciEndPoint local = VmciSocket.GetLocalEndPoint(socket);
+            VmciTransportLog.Connected(_logger, target, local);
+            ConnectionContext connection = _contextFactory.Create(socket);
+            connection.LocalEndPoint = local;
+            connection.RemoteEndPoint = target;
+            connection.Features.Set<IVmciConnectionFeature>(new VmciConnectionFeature(local, target));
+            return connection;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Releases the memory pool shared by this factory's connections.</summary>
+    public void Dispose() => _contextFactory.Dispose();
+}

@@ -1,0 +1,27 @@
+using System;
+
+namespace Vmci.Kestrel;
+
+/// <summary>Options of the vsock client side: <see cref="VmciConnectionFactory"/> and <see cref="VmciHttp"/>.</summary>
+public sealed class VmciConnectionFactoryOptions
+{
+    /// <summary>How long a connect waits for the peer before it fails (SO_VM_SOCKETS_CONNECT_TIMEOUT).</summary>
+    /// <remarks>Defaults to null: the kernel's default, 2 seconds on Linux.</remarks>
+    public TimeSpan? ConnectTimeout { get; set; }
+
+    /// <summary>The vsock buffer size of each connection in bytes (SO_VMCI_BUFFER_SIZE); the maximum is raised to match.</summary>
+    /// <remarks>Defaults to null: the kernel's default (262144 bytes on Linux).</remarks>
+    public ulong? BufferSize { get; set; }
+
+    /// <summary>How many bytes a connection buffers from the peer before it stops reading. Null means no limit.</summary>
+    /// <remarks>Defaults to 1 MiB. Applies to <see cref="VmciConnectionFactory"/>, not to HttpClient, which has its own buffering.</remarks>
+    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>How many bytes a connection buffers for the peer before writes wait. Null means no limit.</summary>
+    /// <remarks>Defaults to 64 KiB. Applies to <see cref="VmciConnectionFactory"/>, not to HttpClient.</remarks>
+    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>The number of I/O queues that schedule connection callbacks of <see cref="VmciConnectionFactory"/>.</summary>
+    /// <remarks>Defaults to the processor count, capped at 16.</remarks>
+    public int IOQueueCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
+}

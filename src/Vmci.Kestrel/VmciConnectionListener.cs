@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Frozen;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>One listening vsock socket; accepted sockets become Kestrel's socket connections.</summary>
+internal sealed class VmciConnectionListener : IConnectionListener
+{
+    private readonly Socket _listenSocket;
+    private readonly SocketConnectionContextFactory _connectionFactory;
+    private readonly FrozenSet<uint> _allowedPeerCids;
+    private readonly ILogger _logger;
+    private int _unbound;
+
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    {
+        _listenSocket = listenSocket;
+        EndPoint = endPoint;
+        _logger = logger;
+        _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
+        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
+    }
+
+    /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
+    public EndPoint EndPoint { get; }
+
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    {
+        Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
+        try
+        {
+            var bound = (VmciEndPoint)socket.LocalEndPoint!;
+            var listener = new VmciConnectionListener(socket, bound, options, logger);
+            VmciTransportLog.Listening(logger, bound, options.Backlog);
+            return listener;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static void ApplyBufferSizes(Socket socket, VmciTransportOptions options)
+    {
+        // Max first and min next, so that a buffer size between them is not clamped by the old bounds.
+        if (options.BufferMaxSize is ulong max)
+        {
+            socket.SetVmciBufferMaxSize(max);
+        }
+
+        if (options.BufferMinSize is ulong min)
+        {
+            socket.SetVmciBufferMinSize(min);
+        }
+
+        if (options.BufferSize is ulong size)
+        {
+            socket.SetVmciBufferSize(size);
+        }
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _listenSocket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                return null; // unbound
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
+            {
+                return null; // unbound while accepting
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The peer gave up between connect and accept: its business, not a server error.
+                VmciTransportLog.AcceptReset(_logger, null);
+                continue;
+            }
+
+            if (TryCreateConnection(accepted) is { } connection)
+            {
+                return connection;
+            }
+        }
+    }
+
+    private ConnectionContext? TryCreateConnection(Socket accepted)
+    {
+        VmciEndPoint remote;
+        VmciEndPoint local;
+        try
+        {
+            remote = (VmciEndPoint)accepted.RemoteEndPoint!;
+            // .NET hands an accepted socket the listener's address (CID any); ask the kernel which CID was dialled.
+            local = VmciSocket.GetLocalEndPoint(accepted);
+        }
+        catch (SocketException)
+        {
+            VmciTransportLog.AcceptReset(_logger, null);
+            accepted.Dispose();
+            return null;
+        }
+
+        if (_allowedPeerCids.Count > 0 && !_allowedPeerCids.Contains(remote.Cid))
+        {
+            VmciTransportLog.PeerRejected(_logger, remote, local, remote.Cid);
+            accepted.Dispose();
+            return null;
+        }
+
+        VmciTransportLog.Accepted(_logger, remote, local);
+        ConnectionContext connection = _connectionFactory.Create(accepted);
+        connection.LocalEndPoint = local;
+        connection.RemoteEndPoint = remote;
+        connection.Features.Set<IVmciConnectionFeature>(new VmciConnectionFeature(local, remote));
+        return connection;
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _unbound, 1) == 0)
+        {
+            _listenSocket.Dispose();
+            VmciTransportLog.Unbound(_logger, (VmciEndPoint)EndPoint);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await UnbindAsync().ConfigureAwait(false);
+        _connectionFactory.Dispose();
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.Net;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>
+/// Kestrel's server transport for vsock: binds <see cref="VmciEndPoint"/>s and produces pipe-based
+/// <see cref="ConnectionContext"/>s. It binds nothing else, so it sits beside the sockets transport
+/// and one server can listen on TCP and vsock at once.
+/// </summary>
+public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly VmciTransportOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+
+    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel.</summary>
+    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _options = options.Value;
+        _loggerFactory = loggerFactory;
+    }
+
+    /// <summary>True for <see cref="VmciEndPoint"/>s only.</summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint;
+
+    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>.</summary>
+    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is not a <see cref="VmciEndPoint"/>.</exception>
+    /// <exception cref="VmciSocketException">The port is in use or privileged, or the kernel has no AF_VSOCK; the message names the endpoint and the fix.</exception>
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not VmciEndPoint vmciEndPoint)
+        {
+            throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT) only, not {endpoint.GetType().Name} {endpoint}.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _loggerFactory.CreateLogger("Vmci.Kestrel"));
+        return new ValueTask<IConnectionListener>(listener);
+    }
+}

@@ -1,0 +1,28 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>IHttpClientFactory clients over vsock.</summary>
+public static class VmciHttpClientBuilderExtensions
+{
+    /// <summary>
+    /// Sends this client's requests over vsock: all to <paramref name="endPoint"/>, or, when it is null, to
+    /// the CID each URL names (<c>http://cid-N:PORT/</c>).
+    /// </summary>
+    public static IHttpClientBuilder UseVmci(this IHttpClientBuilder builder, VmciEndPoint? endPoint = null, Action<VmciConnectionFactoryOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        VmciConnectionFactoryOptions options = Configure(configure);
+        var callback = endPoint is null ? VmciHttp.ConnectWith(null, options) : VmciHttp.ConnectTo(endPoint, options);
+        return builder.UseSocketsHttpHandler((handler, _) => handler.ConnectCallback = callback);
+    }
+
+    private static VmciConnectionFactoryOptions Configure(Action<VmciConnectionFactoryOptions>? configure)
+    {
+        var options = new VmciConnectionFactoryOptions();
+        configure?.Invoke(options);
+        return options;
+    }
+}

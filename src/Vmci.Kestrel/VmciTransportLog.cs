@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>The transport's log messages. Event IDs are stable: tools and alerts may rely on them.</summary>
+internal static partial class VmciTransportLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Listening on {EndPoint} (vsock, backlog {Backlog}).", EventName = "Listening")]
+    public static partial void Listening(ILogger logger, VmciEndPoint endPoint, int backlog);
+
+    [LoggerMessage(2, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} is not in AllowedPeerCids.", EventName = "PeerRejected")]
+    public static partial void PeerRejected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid);
+
+    [LoggerMessage(3, LogLevel.Debug, "Accepted a connection from {RemoteEndPoint} on {LocalEndPoint}.", EventName = "Accepted")]
+    public static partial void Accepted(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
+
+    [LoggerMessage(4, LogLevel.Debug, "A connection from {RemoteEndPoint} was reset before it could be accepted.", EventName = "AcceptReset")]
+    public static partial void AcceptReset(ILogger logger, VmciEndPoint? remoteEndPoint);
+
+    [LoggerMessage(5, LogLevel.Information, "Stopped listening on {EndPoint}.", EventName = "Unbound")]
+    public static partial void Unbound(ILogger logger, VmciEndPoint endPoint);
+
+    [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]
+    public static partial void Connected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
+}

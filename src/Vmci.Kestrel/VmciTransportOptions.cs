@@ -1,0 +1,63 @@
+using System.Collections.Generic;
+using Vmci.Native;
+
+namespace Vmci.Kestrel;
+
+/// <summary>Options of the vsock server transport (<see cref="VmciConnectionListenerFactory"/>).</summary>
+public sealed class VmciTransportOptions
+{
+    /// <summary>The listen backlog: connections the kernel queues before the server accepts them.</summary>
+    /// <remarks>Defaults to 512. A connect that finds the backlog full is reset at once by vsock.</remarks>
+    public int Backlog { get; set; } = VmciSocket.DefaultBacklog;
+
+    /// <summary>
+    /// The vsock buffer size of each connection in bytes (the guide's SO_VMCI_BUFFER_SIZE), set on the
+    /// listener before listen so that accepted connections inherit it; the maximum is raised to match.
+    /// </summary>
+    /// <remarks>Defaults to null: the kernel's default (262144 bytes on Linux).</remarks>
+    public ulong? BufferSize { get; set; }
+
+    /// <summary>The vsock minimum buffer size in bytes (SO_VMCI_BUFFER_MIN_SIZE), set before listen.</summary>
+    /// <remarks>Defaults to null: the kernel's default (128 bytes on Linux).</remarks>
+    public ulong? BufferMinSize { get; set; }
+
+    /// <summary>The vsock maximum buffer size in bytes (SO_VMCI_BUFFER_MAX_SIZE), set before listen.</summary>
+    /// <remarks>Defaults to null: the kernel's default (262144 bytes on Linux).</remarks>
+    public ulong? BufferMaxSize { get; set; }
+
+    /// <summary>
+    /// How many bytes a connection buffers from the peer before it stops reading (backpressure).
+    /// Null means no limit.
+    /// </summary>
+    /// <remarks>Defaults to 1 MiB, as Kestrel's socket transport.</remarks>
+    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How many bytes a connection buffers for the peer before writes wait (backpressure).
+    /// Null means no limit.
+    /// </summary>
+    /// <remarks>Defaults to 64 KiB, as Kestrel's socket transport.</remarks>
+    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// The CIDs allowed to connect. A connection from any other CID is closed right after accept,
+    /// before a byte of it is read, and logged. Empty means every CID may connect.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to empty (everyone). The peer CID is assigned by the hypervisor, so a guest cannot
+    /// claim another guest's CID.
+    /// </remarks>
+    public ISet<uint> AllowedPeerCids { get; } = new HashSet<uint>();
+
+    /// <summary>The number of I/O queues that schedule connection callbacks.</summary>
+    /// <remarks>Defaults to the processor count, capped at 16, as Kestrel's socket transport.</remarks>
+    public int IOQueueCount { get; set; } = System.Math.Min(System.Environment.ProcessorCount, 16);
+
+    /// <summary>Whether a connection waits for data before it rents a receive buffer.</summary>
+    /// <remarks>Defaults to true, as Kestrel's socket transport.</remarks>
+    public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
+
+    /// <summary>Whether to run application code inline on the I/O thread. Unsafe: blocking code stalls the transport.</summary>
+    /// <remarks>Defaults to false.</remarks>
+    public bool UnsafePreferInlineScheduling { get; set; }
+}

@@ -1,0 +1,45 @@
+using System;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Vmci.Kestrel;
+
+/// <summary>Adds the vsock transport to a web host.</summary>
+public static class VmciWebHostBuilderExtensions
+{
+    /// <summary>
+    /// Serves HTTP over vsock on <paramref name="cid"/> and <paramref name="port"/>:
+    /// <c>builder.WebHost.UseVmci(VmciCid.Any, 8080)</c>.
+    /// </summary>
+    /// <remarks>Other endpoints (TCP, Unix sockets, more vsock ports) can be added beside it as usual.</remarks>
+    public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder, uint cid, uint port)
+        => hostBuilder.UseVmci().ConfigureKestrel(options => options.ListenVmci(cid, port));
+
+    /// <summary>
+    /// Adds the vsock transport, its options from the configuration section <c>Vmci:Transport</c>, and the
+    /// endpoints of <c>Vmci:Urls</c> and <c>Vmci:Endpoints</c>; <c>ListenVmci</c> adds more in code.
+    /// </summary>
+    public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder) => hostBuilder.UseVmci(static _ => { });
+
+    /// <summary>Adds the vsock transport like <see cref="UseVmci(IWebHostBuilder)"/>, then configures its options in code.</summary>
+    public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder, Action<VmciTransportOptions> configureOptions)
+    {
+        ArgumentNullException.ThrowIfNull(hostBuilder);
+        ArgumentNullException.ThrowIfNull(configureOptions);
+        return hostBuilder.ConfigureServices(services =>
+        {
+            services.TryAddSingleton<VmciTransportMarker>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, VmciConnectionListenerFactory>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<VmciTransportOptions>, VmciTransportOptionsSetup>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, VmciKestrelEndpointsSetup>());
+            services.Configure(configureOptions);
+        });
+    }
+}
+
+/// <summary>Shows that <c>UseVmci</c> ran, so that <c>ListenVmci</c> can say so when it did not.</summary>
+internal sealed class VmciTransportMarker;

@@ -1,0 +1,195 @@
+using System;
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Native;
+using Vmci.Testing;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+[Trait("Category", "Vsock")]
+public sealed class ClientTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ConnectionFactory_GivesAPipeConnection_ThatSpeaksHttp()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "pipes"));
+        using var factory = new VmciConnectionFactory();
+        VsockGuard.EnsureMayConnect(server.Target);
+
+        await using ConnectionContext connection = await factory.ConnectAsync(server.Target, Ct);
+        await connection.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), Ct);
+        string response = await ReadToEndAsync(connection.Transport.Input);
+
+        Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n5\r\npipes\r\n0\r\n\r\n", response, StringComparison.Ordinal);
+        Assert.Equal(server.Target, connection.RemoteEndPoint);
+        IVmciConnectionFeature feature = connection.Features.Get<IVmciConnectionFeature>()!;
+        Assert.Equal(server.Target, feature.RemoteEndPoint);
+        // The kernel binds a connecting socket to VMADDR_CID_ANY and an ephemeral port, and says so.
+        Assert.Equal(VmciCid.Any, feature.LocalEndPoint.Cid);
+        Assert.Equal(connection.LocalEndPoint, feature.LocalEndPoint);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ConnectionFactory_NoListener_IsRefused_NamingTheEndPoint()
+    {
+        VmciEndPoint closed = await ClosedPortAsync();
+        using var factory = new VmciConnectionFactory();
+
+        var ex = await Assert.ThrowsAsync<VmciSocketException>(() => factory.ConnectAsync(closed, Ct).AsTask());
+
+        Assert.Equal(SocketError.ConnectionRefused, ex.SocketErrorCode);
+        Assert.Contains(closed.ToString(), ex.Message, StringComparison.Ordinal);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task HttpClient_NoListener_FailsWithTheEndPointAndTheCause()
+    {
+        VmciEndPoint closed = await ClosedPortAsync();
+        using var client = new HttpClient(VmciHttp.CreateHandler(closed));
+
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync("http://dashboard/", Ct));
+
+        Assert.Equal(HttpRequestError.ConnectionError, ex.HttpRequestError);
+        var inner = Assert.IsType<VmciSocketException>(ex.InnerException);
+        Assert.Equal(SocketError.ConnectionRefused, inner.SocketErrorCode);
+        Assert.Contains($"nothing listens on port {closed.Port} at CID 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task HttpClient_Cancelled_BeforeConnect_Throws()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "x"));
+        using HttpClient client = server.CreateClient();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetStringAsync("/", new CancellationToken(canceled: true)));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task HttpClientFactory_UseVmci_FixedEndPoint()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", (HttpContext c) => $"host={c.Request.Host}"));
+        VsockGuard.EnsureMayConnect(server.Target);
+        var services = new ServiceCollection();
+        services.AddHttpClient("dashboard", c => c.BaseAddress = new Uri("http://my-vm/"))
+            .UseVmci(server.Target, o => o.ConnectTimeout = TimeSpan.FromSeconds(5));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        HttpClient client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("dashboard");
+
+        Assert.Equal("host=my-vm", await client.GetStringAsync("/", Ct));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task HttpClientFactory_UseVmci_CidHostMapping()
+    {
+        // URLs carry ports up to 65535 only, and ephemeral vsock ports are larger: bind one that fits.
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", (HttpContext c) => $"{c.GetVmciConnection()!.LocalEndPoint}"), port: VsockServer.UrlSafePort());
+        VsockGuard.EnsureMayConnect(server.Target);
+        var services = new ServiceCollection();
+        services.AddHttpClient("vms").UseVmci();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        HttpClient client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("vms");
+
+        Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-1:{server.Target.Port}/", Ct));
+        Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-local:{server.Target.Port}/", Ct));
+    }
+
+    private static async Task<VmciEndPoint> ClosedPortAsync()
+    {
+        (Socket probe, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        probe.Dispose();
+        await Task.Yield();
+        VsockGuard.EnsureMayConnect(target);
+        return target;
+    }
+
+    private static async Task<string> ReadToEndAsync(PipeReader reader)
+    {
+        var text = new StringBuilder();
+        while (true)
+        {
+            ReadResult result = await reader.ReadAsync(Ct);
+            foreach (ReadOnlyMemory<byte> segment in result.Buffer)
+            {
+                text.Append(Encoding.ASCII.GetString(segment.Span));
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return text.ToString();
+            }
+        }
+    }
+}
+
+/// <summary>The client API's checks that need no vsock peer.</summary>
+public sealed class ClientArgumentTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ConnectionFactory_RejectsOtherEndPoints()
+    {
+        using var factory = new VmciConnectionFactory();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => factory.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 80), Ct).AsTask());
+
+        Assert.Contains("VmciEndPoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CidHostMapping_UnknownHost_SaysHowToWriteOne()
+    {
+        using var client = new HttpClient(VmciHttp.CreateHandler());
+
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync("http://example.com:8080/", Ct));
+
+        Assert.Contains("'example.com' names no vsock CID", ex.Message + ex.InnerException?.Message, StringComparison.Ordinal);
+        Assert.Contains("http://cid-N:PORT/", ex.Message + ex.InnerException?.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("cid-3", 3u)]
+    [InlineData("CID-42", 42u)]
+    [InlineData("cid-local", 1u)]
+    [InlineData("cid-host", 2u)]
+    [InlineData("cid-4294967294", 4294967294u)]
+    public void ResolveCidHost_MapsHostAndPort(string host, uint cid)
+    {
+        Assert.Equal(new VmciEndPoint(cid, 8080), VmciHttp.ResolveCidHost(new System.Net.DnsEndPoint(host, 8080)));
+    }
+
+    [Theory]
+    [InlineData("cid-")]
+    [InlineData("cid-x")]
+    [InlineData("cid--1")]
+    [InlineData("cid-4294967295")]
+    [InlineData("cid-+3")]
+    [InlineData("localhost")]
+    public void ResolveCidHost_RejectsWhatIsNoCid(string host)
+    {
+        Assert.Throws<HttpRequestException>(() => VmciHttp.ResolveCidHost(new System.Net.DnsEndPoint(host, 8080)));
+    }
+
+    [Fact]
+    public void ConnectTo_Any_IsRejected()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => VmciHttp.ConnectTo(new VmciEndPoint(VmciCid.Any, 80)));
+
+        Assert.Contains("'any' is for binding", ex.Message, StringComparison.Ordinal);
+    }
+}
