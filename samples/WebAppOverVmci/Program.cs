@@ -20,9 +20,10 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 });
 
 builder.WebHost.UseVmci();
-DashboardOptions dashboard = DashboardOptions.From(builder.Configuration);
-builder.WebHost.ConfigureKestrel(kestrel =>
+// Read the options when Kestrel is configured, so settings added by a host wrapper (tests) count too.
+builder.WebHost.ConfigureKestrel((context, kestrel) =>
 {
+    DashboardOptions dashboard = DashboardOptions.From(context.Configuration);
     if (!dashboard.EndpointsFromConfiguration)
     {
         kestrel.ListenVmci(VmciCid.Any, dashboard.Port, listen => listen.Protocols = HttpProtocols.Http1);
@@ -35,7 +36,6 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     }
 });
 
-builder.Services.AddSingleton(dashboard);
 builder.Services.AddSingleton<RequestLog>();
 builder.Services.AddSingleton<SystemStatus>();
 

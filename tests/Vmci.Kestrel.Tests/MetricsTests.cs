@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Testing;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+/// <summary>Kestrel's own connection metrics count vsock connections like any other.</summary>
+[Trait("Category", "Vsock")]
+public sealed class MetricsTests
+{
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task KestrelConnectionMetrics_CountVsockConnections()
+    {
+        var measurements = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "m"));
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                // Only this app's Kestrel meter: other tests run servers in this process too.
+                if (instrument.Meter.Name == "Microsoft.AspNetCore.Server.Kestrel" && instrument.Meter.Scope == meterFactory)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Enqueue((i.Name, v, ToDictionary(tags))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, ToDictionary(tags))));
+        listener.Start();
+
+        using (HttpClient client = server.CreateClient())
+        {
+            Assert.Equal("m", await client.GetStringAsync("/", TestContext.Current.CancellationToken));
+        }
+
+        // The connection ends when the client goes; its duration is recorded then.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!measurements.Any(m => m.Instrument == "kestrel.connection.duration"))
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.Contains(measurements, m => m.Instrument == "kestrel.active_connections" && m.Value == 1);
+        Assert.Contains(measurements, m => m.Instrument == "kestrel.active_connections" && m.Value == -1);
+        var duration = measurements.First(m => m.Instrument == "kestrel.connection.duration");
+        Assert.True(duration.Value > 0);
+        Assert.Equal("1.1", duration.Tags.GetValueOrDefault("network.protocol.version"));
+    }
+
+    private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var result = new Dictionary<string, object?>();
+        foreach (KeyValuePair<string, object?> tag in tags)
+        {
+            result[tag.Key] = tag.Value;
+        }
+
+        return result;
+    }
+}

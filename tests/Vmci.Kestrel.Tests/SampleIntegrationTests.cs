@@ -1,0 +1,63 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
+using Vmci.Native;
+using Vmci.Testing;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+/// <summary>The sample dashboard through WebApplicationFactory, on real Kestrel over vsock, called over vsock.</summary>
+[Trait("Category", "Vsock")]
+public sealed class SampleIntegrationTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Dashboard_ServesPageStatusAndHealth_OverVsock()
+    {
+        uint port = VsockServer.UrlSafePort();
+        VsockServer.UrlSafePort(); // the sample takes port + 1 for HTTP/2
+        await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>()
+            .WithWebHostBuilder(b => b
+                .UseSetting("Dashboard:Port", port.ToString(CultureInfo.InvariantCulture))
+                .ConfigureLogging(logging => logging.ClearProviders()));
+        factory.UseKestrel();
+        factory.StartServer();
+        var http1 = new VmciEndPoint(VmciCid.Local, port);
+        var http2 = new VmciEndPoint(VmciCid.Local, port + 1);
+        VsockGuard.EnsureMayConnect(http1);
+        using var client = new HttpClient(VmciHttp.CreateHandler(http1)) { BaseAddress = new Uri("http://my-vm/") };
+        using var h2Client = new HttpClient(VmciHttp.CreateHandler(http2)) { BaseAddress = new Uri("http://my-vm/"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        string health = await client.GetStringAsync("/healthz", Ct);
+        string page = await client.GetStringAsync("/", Ct);
+        using JsonDocument status = JsonDocument.Parse(await client.GetStringAsync("/api/status", Ct));
+        using HttpResponseMessage overH2 = await h2Client.GetAsync("/api/status", Ct);
+        using JsonDocument statusH2 = JsonDocument.Parse(await overH2.Content.ReadAsStringAsync(Ct));
+
+        Assert.Equal("ok", health);
+        Assert.Contains("served over vsock", page, StringComparison.Ordinal);
+        JsonElement you = status.RootElement.GetProperty("you");
+        Assert.Equal("vsock", you.GetProperty("transport").GetString());
+        Assert.Equal(1u, you.GetProperty("peerCid").GetUInt32());
+        Assert.Equal($"vsock://1:{port}", you.GetProperty("localEndPoint").GetString());
+        JsonElement vm = status.RootElement.GetProperty("status");
+        Assert.Equal("1", vm.GetProperty("localCid").GetString());
+        Assert.Equal(3, vm.GetProperty("requestsServed").GetInt64());
+        JsonElement[] callers = [.. vm.GetProperty("recentCallers").EnumerateArray()];
+        Assert.Equal(["/api/status", "/", "/healthz"], callers.Select(c => c.GetProperty("path").GetString()));
+        Assert.All(callers, c => Assert.Equal(1u, c.GetProperty("peerCid").GetUInt32()));
+        Assert.Equal(HttpVersion.Version20, overH2.Version);
+        Assert.Equal("HTTP/2", statusH2.RootElement.GetProperty("you").GetProperty("protocol").GetString());
+    }
+}
