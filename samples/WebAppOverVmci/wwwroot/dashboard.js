@@ -19,7 +19,8 @@ function render(status) {
   $('cpu').textContent = `${status.processorCount} CPU${status.processorCount === 1 ? '' : 's'}`;
   $('load').textContent = status.loadAverage ? `load ${status.loadAverage.map(l => l.toFixed(2)).join(' ')}` : '';
   const used = status.memoryTotalBytes - status.memoryAvailableBytes;
-  $('memory').textContent = `${mib(used)} / ${mib(status.memoryTotalBytes)}`;
+  $('memory').textContent = `${mib(used)}`;
+  $('memory-total').textContent = `used of ${mib(status.memoryTotalBytes)}`;
   $('memory-bar').style.width = status.memoryTotalBytes ? `${(100 * used / status.memoryTotalBytes).toFixed(1)}%` : '0';
   $('requests').textContent = status.requestsServed;
   $('os').textContent = status.operatingSystem;
