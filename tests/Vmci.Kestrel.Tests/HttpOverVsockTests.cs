@@ -138,6 +138,56 @@ public sealed class HttpOverVsockTests
     }
 
     [VsockFact(VsockNeeds.Loopback)]
+    public async Task KeepAlive_SequentialRequestsShareOneConnection()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", (HttpContext c) => c.Connection.Id));
+        using HttpClient client = server.CreateClient();
+
+        string[] ids = [await client.GetStringAsync("/", Ct), await client.GetStringAsync("/", Ct), await client.GetStringAsync("/", Ct)];
+
+        Assert.Single(ids.Distinct());
+    }
+
+    /// <summary>1 GiB each way; explicit (VMCI_LONG_TESTS=1 eng/test runs it) because it takes minutes under TCG.</summary>
+    [VsockFact(VsockNeeds.Loopback, Explicit = true)]
+    public async Task OneGibibyte_UploadAndDownload_ArriveWhole()
+    {
+        const long Size = 1L << 30;
+        await using VsockServer server = await VsockServer.StartAsync(app =>
+        {
+            app.MapPost("/upload", async (HttpRequest request) =>
+            {
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                byte[] buffer = new byte[1 << 20];
+                long total = 0;
+                int n;
+                while ((n = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+                {
+                    sha.AppendData(buffer, 0, n);
+                    total += n;
+                }
+
+                return $"{total} {Convert.ToHexString(sha.GetHashAndReset())}";
+            });
+            app.MapGet("/download", async (HttpContext context) =>
+            {
+                context.Response.ContentLength = Size;
+                await DeterministicBytes.WriteAsync(context.Response.Body, Size, context.RequestAborted);
+            });
+        }, configure: b => b.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null));
+        using HttpClient client = server.CreateClient();
+
+        using var upload = new StreamContent(new DeterministicBytes.Stream(Size));
+        using HttpResponseMessage uploaded = await client.PostAsync("/upload", upload, Ct);
+        using HttpResponseMessage download = await client.GetAsync("/download", HttpCompletionOption.ResponseHeadersRead, Ct);
+        byte[] downloadHash = await SHA256.HashDataAsync(await download.Content.ReadAsStreamAsync(Ct), Ct);
+
+        byte[] expected = await SHA256.HashDataAsync(new DeterministicBytes.Stream(Size), Ct);
+        Assert.Equal($"{Size} {Convert.ToHexString(expected)}", await uploaded.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(expected, downloadHash);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
     public async Task TwoHundredConcurrentKeepAliveClients_AllServed()
     {
         const int Clients = 200;

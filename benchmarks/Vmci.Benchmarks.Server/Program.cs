@@ -1,0 +1,80 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using Vmci.Kestrel;
+using Vmci.Native;
+
+// Usage: Vmci.Benchmarks.Server [--vsock-port 5000] [--tcp-port 5100] [--unix /tmp/vmci-bench]
+// Each transport gets an HTTP/1.1 endpoint and, on the next port (or NAME-h2.sock), an h2c endpoint.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+uint vsockPort = uint.Parse(builder.Configuration["vsock-port"] ?? "5000", System.Globalization.CultureInfo.InvariantCulture);
+int tcpPort = int.Parse(builder.Configuration["tcp-port"] ?? "5100", System.Globalization.CultureInfo.InvariantCulture);
+string unix = builder.Configuration["unix"] ?? "/tmp/vmci-bench";
+foreach (string path in new[] { $"{unix}-h1.sock", $"{unix}-h2.sock" })
+{
+    File.Delete(path);
+}
+
+builder.WebHost.UseVmci();
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.ListenVmci(VmciCid.Any, vsockPort, l => l.Protocols = HttpProtocols.Http1);
+    kestrel.ListenVmci(VmciCid.Any, vsockPort + 1, l => l.Protocols = HttpProtocols.Http2);
+    kestrel.Listen(IPAddress.Loopback, tcpPort, l => l.Protocols = HttpProtocols.Http1);
+    kestrel.Listen(IPAddress.Loopback, tcpPort + 1, l => l.Protocols = HttpProtocols.Http2);
+    kestrel.ListenUnixSocket($"{unix}-h1.sock", l => l.Protocols = HttpProtocols.Http1);
+    kestrel.ListenUnixSocket($"{unix}-h2.sock", l => l.Protocols = HttpProtocols.Http2);
+    kestrel.Limits.MaxRequestBodySize = null;
+    kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+});
+
+var app = builder.Build();
+byte[] hello = "Hello, World!"u8.ToArray();
+byte[] chunk = new byte[64 * 1024];
+Random.Shared.NextBytes(chunk);
+
+// The TechEmpower plaintext response: the per-request cost of the transport and server, no app work.
+app.MapGet("/plaintext", (HttpContext context) =>
+{
+    context.Response.ContentType = "text/plain";
+    context.Response.ContentLength = hello.Length;
+    return context.Response.Body.WriteAsync(hello).AsTask();
+});
+
+app.MapGet("/bytes/{length:long}", async (HttpContext context, long length) =>
+{
+    context.Response.ContentType = "application/octet-stream";
+    context.Response.ContentLength = length;
+    for (long sent = 0; sent < length; sent += chunk.Length)
+    {
+        await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, length - sent)), context.RequestAborted);
+    }
+});
+
+app.MapPost("/upload", async (HttpContext context) =>
+{
+    long total = 0;
+    while (true)
+    {
+        var result = await context.Request.BodyReader.ReadAsync(context.RequestAborted);
+        total += result.Buffer.Length;
+        context.Request.BodyReader.AdvanceTo(result.Buffer.End);
+        if (result.IsCompleted)
+        {
+            break;
+        }
+    }
+
+    return Results.Text(total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+});
+
+app.MapGet("/gc", () => Results.Json(new { allocated = GC.GetTotalAllocatedBytes(precise: true), workingSet = Environment.WorkingSet, managed = GC.GetTotalMemory(forceFullCollection: true) }));
+
+app.Run();
