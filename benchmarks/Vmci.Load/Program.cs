@@ -14,25 +14,42 @@ using Vmci.Native;
 
 // Vmci.Load --target vsock://1:5000 | tcp://127.0.0.1:5100 | unix:/tmp/vmci-bench-h1.sock
 //           [--path /plaintext] [--connections 16] [--duration 10] [--warmup 3] [--http2]
-//           [--new-connection] [--upload BYTES]
+//           [--new-connection] [--upload BYTES] [--label TEXT] [--idle N]
+//        Vmci.Load report RESULTS.jsonl OUTPUT-DIRECTORY
 // Prints one JSON line: requests per second, latency percentiles, bytes per second, errors.
+if (args is ["report", var input, var outputDirectory])
+{
+    Report.Write(File.ReadAllLines(input), outputDirectory);
+    return 0;
+}
+
 var options = LoadOptions.Parse(args);
-using HttpMessageInvoker invoker = new(CreateHandler(options));
+if (options.Idle > 0)
+{
+    return await IdleConnections.MeasureAsync(options);
+}
+
+using HttpMessageInvoker invoker = new(Transports.CreateHandler(options.Target, options.Connections));
 byte[]? upload = options.UploadBytes > 0 ? new byte[options.UploadBytes] : null;
 Version version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
 var uri = new Uri($"http://bench{options.Path}");
 
-// Warm up (JIT, connection pool), then measure.
+// Warm up (JIT, connection pool), then measure. The server's allocations come from its /gc endpoint,
+// read over a connection of its own before and after.
 await RunAsync(TimeSpan.FromSeconds(options.WarmupSeconds), record: false);
+using var control = new HttpClient(Transports.CreateHandler(options.Target, 1)) { BaseAddress = new Uri("http://bench/") };
+long serverBefore = await ServerAllocatedAsync(control);
 GC.Collect();
 long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
 (long count, long errors, long bytes, long[] latencies, double seconds) = await RunAsync(TimeSpan.FromSeconds(options.DurationSeconds), record: true);
 long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+long serverAllocated = await ServerAllocatedAsync(control) - serverBefore;
 
 Array.Sort(latencies);
 double Percentile(double p) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(p * latencies.Length))] * 1000.0 / Stopwatch.Frequency;
 Console.WriteLine(JsonSerializer.Serialize(new
 {
+    label = options.Label,
     target = options.Target,
     path = options.Path,
     http = options.Http2 ? "2" : "1.1",
@@ -45,8 +62,12 @@ Console.WriteLine(JsonSerializer.Serialize(new
     p99ms = Math.Round(Percentile(0.99), 3),
     mibPerSecond = Math.Round(bytes / seconds / (1 << 20), 2),
     clientAllocatedPerRequest = count == 0 ? 0 : allocated / count,
+    serverAllocatedPerRequest = count == 0 ? 0 : serverAllocated / count,
 }));
 return errors == 0 ? 0 : 1;
+
+static async Task<long> ServerAllocatedAsync(HttpClient control)
+    => JsonDocument.Parse(await control.GetStringAsync("/gc")).RootElement.GetProperty("allocated").GetInt64();
 
 async Task<(long Count, long Errors, long Bytes, long[] Latencies, double Seconds)> RunAsync(TimeSpan duration, bool record)
 {
@@ -107,66 +128,7 @@ async Task<(long Count, long Errors, long Bytes, long[] Latencies, double Second
     return (count, errors, bytes, perWorker.SelectMany(l => l).ToArray(), seconds);
 }
 
-static SocketsHttpHandler CreateHandler(LoadOptions options)
-{
-    var handler = new SocketsHttpHandler
-    {
-        MaxConnectionsPerServer = options.Connections,
-        EnableMultipleHttp2Connections = true,
-        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-        UseProxy = false,
-        AutomaticDecompression = DecompressionMethods.None,
-    };
-    string target = options.Target;
-    if (target.StartsWith("vsock:", StringComparison.Ordinal))
-    {
-        handler.ConnectCallback = VmciHttp.ConnectTo(VmciEndPoint.Parse(target));
-    }
-    else if (target.StartsWith("tcp://", StringComparison.Ordinal))
-    {
-        IPEndPoint ip = IPEndPoint.Parse(target["tcp://".Length..]);
-        handler.ConnectCallback = async (_, ct) =>
-        {
-            var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(ip, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        };
-    }
-    else if (target.StartsWith("unix:", StringComparison.Ordinal))
-    {
-        var path = new UnixDomainSocketEndPoint(target["unix:".Length..]);
-        handler.ConnectCallback = async (_, ct) =>
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(path, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        };
-    }
-    else
-    {
-        throw new ArgumentException($"--target '{target}': expected vsock://CID:PORT, tcp://IP:PORT or unix:/path");
-    }
-
-    return handler;
-}
-
-internal sealed record LoadOptions(string Target, string Path, int Connections, double DurationSeconds, double WarmupSeconds, bool Http2, bool NewConnection, int UploadBytes)
+internal sealed record LoadOptions(string Target, string Path, int Connections, double DurationSeconds, double WarmupSeconds, bool Http2, bool NewConnection, int UploadBytes, int Idle, string Label)
 {
     public static LoadOptions Parse(string[] args)
     {
@@ -184,6 +146,8 @@ internal sealed record LoadOptions(string Target, string Path, int Connections, 
             double.Parse(Value("--warmup", "3"), CultureInfo.InvariantCulture),
             args.Contains("--http2"),
             args.Contains("--new-connection"),
-            int.Parse(Value("--upload", "0"), CultureInfo.InvariantCulture));
+            int.Parse(Value("--upload", "0"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--idle", "0"), CultureInfo.InvariantCulture),
+            Value("--label", ""));
     }
 }

@@ -1,0 +1,52 @@
+using System;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Vmci.Kestrel;
+using Vmci.Native;
+
+/// <summary>The three transports under test, named by a target string, with the same client code above them.</summary>
+internal static class Transports
+{
+    /// <summary>An HttpClient handler whose connections go to the target (vsock://CID:PORT, tcp://IP:PORT, unix:/path).</summary>
+    public static SocketsHttpHandler CreateHandler(string target, int maxConnections) => new()
+    {
+        MaxConnectionsPerServer = maxConnections,
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectCallback = async (_, ct) => new NetworkStream(await ConnectAsync(target, ct), ownsSocket: true),
+    };
+
+    /// <summary>A connected socket to the target.</summary>
+    public static async ValueTask<Socket> ConnectAsync(string target, CancellationToken cancellationToken)
+    {
+        if (target.StartsWith("vsock:", StringComparison.Ordinal))
+        {
+            return await VmciSocket.ConnectAsync(VmciEndPoint.Parse(target), cancellationToken);
+        }
+
+        (Socket socket, EndPoint endPoint) = target switch
+        {
+            _ when target.StartsWith("tcp://", StringComparison.Ordinal) =>
+                (new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }, (EndPoint)IPEndPoint.Parse(target["tcp://".Length..])),
+            _ when target.StartsWith("unix:", StringComparison.Ordinal) =>
+                (new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), new UnixDomainSocketEndPoint(target["unix:".Length..])),
+            _ => throw new ArgumentException($"--target '{target}': expected vsock://CID:PORT, tcp://IP:PORT or unix:/path"),
+        };
+        try
+        {
+            await socket.ConnectAsync(endPoint, cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
