@@ -37,7 +37,12 @@ var uri = new Uri($"http://bench{options.Path}");
 // Warm up (JIT, connection pool), then measure. The server's allocations come from its /gc endpoint,
 // read over a connection of its own before and after.
 await RunAsync(TimeSpan.FromSeconds(options.WarmupSeconds), record: false);
-using var control = new HttpClient(Transports.CreateHandler(options.Target, 1)) { BaseAddress = new Uri("http://bench/") };
+using var control = new HttpClient(Transports.CreateHandler(options.Target, 1))
+{
+    BaseAddress = new Uri("http://bench/"),
+    DefaultRequestVersion = version,
+    DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+};
 long serverBefore = await ServerAllocatedAsync(control);
 GC.Collect();
 long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
