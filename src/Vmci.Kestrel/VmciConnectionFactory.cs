@@ -56,11 +56,7 @@ public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
         {
             VmciEndPoint local = VmciSocket.GetLocalEndPoint(socket);
             VmciTransportLog.Connected(_logger, target, local);
-            ConnectionContext connection = _contextFactory.Create(socket);
-            connection.LocalEndPoint = local;
-            connection.RemoteEndPoint = target;
-            connection.Features.Set<IVmciConnectionFeature>(new VmciConnectionFeature(local, target));
-            return connection;
+            return VmciConnectionContexts.Create(_contextFactory, socket, local, target);
         }
         catch
         {

@@ -124,11 +124,7 @@ internal sealed class VmciConnectionListener : IConnectionListener
         }
 
         VmciTransportLog.Accepted(_logger, remote, local);
-        ConnectionContext connection = _connectionFactory.Create(accepted);
-        connection.LocalEndPoint = local;
-        connection.RemoteEndPoint = remote;
-        connection.Features.Set<IVmciConnectionFeature>(new VmciConnectionFeature(local, remote));
-        return connection;
+        return VmciConnectionContexts.Create(_connectionFactory, accepted, local, remote);
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

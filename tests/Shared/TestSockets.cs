@@ -20,6 +20,14 @@ internal static class TestSockets
         return VmciSocket.ConnectAsync(socket, target, cancellationToken);
     }
 
+    /// <summary>A CID 1 endpoint where nothing listens: a port that was bound a moment ago and is closed again.</summary>
+    internal static VmciEndPoint ClosedLoopbackPort()
+    {
+        (Socket probe, VmciEndPoint target) = ListenOnLoopback();
+        probe.Dispose();
+        return target;
+    }
+
     /// <summary>A listener on an ephemeral port of every local CID, and the CID 1 endpoint that reaches it.</summary>
     internal static (Socket Listener, VmciEndPoint Target) ListenOnLoopback(int backlog = VmciSocket.DefaultBacklog)
     {

@@ -45,7 +45,7 @@ public sealed class ClientTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task ConnectionFactory_NoListener_IsRefused_NamingTheEndPoint()
     {
-        VmciEndPoint closed = await ClosedPortAsync();
+        VmciEndPoint closed = TestSockets.ClosedLoopbackPort();
         using var factory = new VmciConnectionFactory();
 
         var ex = await Assert.ThrowsAsync<VmciSocketException>(() => factory.ConnectAsync(closed, Ct).AsTask());
@@ -57,7 +57,7 @@ public sealed class ClientTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task HttpClient_NoListener_FailsWithTheEndPointAndTheCause()
     {
-        VmciEndPoint closed = await ClosedPortAsync();
+        VmciEndPoint closed = TestSockets.ClosedLoopbackPort();
         using var client = new HttpClient(VmciHttp.CreateHandler(closed));
 
         var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync("http://dashboard/", Ct));
@@ -105,15 +105,6 @@ public sealed class ClientTests
 
         Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-1:{server.Target.Port}/", Ct));
         Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-local:{server.Target.Port}/", Ct));
-    }
-
-    private static async Task<VmciEndPoint> ClosedPortAsync()
-    {
-        (Socket probe, VmciEndPoint target) = TestSockets.ListenOnLoopback();
-        probe.Dispose();
-        await Task.Yield();
-        VsockGuard.EnsureMayConnect(target);
-        return target;
     }
 
     private static async Task<string> ReadToEndAsync(PipeReader reader)

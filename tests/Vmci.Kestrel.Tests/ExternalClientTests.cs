@@ -21,14 +21,9 @@ public sealed class ExternalClientTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Socat_VsockConnect_RawHttp11()
     {
-        string socat = ExternalProcess.Require("socat", "socat");
         await using VsockServer server = await StartAsync();
-        VsockGuard.EnsureMayConnect(server.Target);
 
-        // shut-none: keep our sending side open after stdin ends, as Kestrel, like on TCP, drops a request whose client half-closed.
-        var (exit, stdout, stderr) = await ExternalProcess.RunAsync(socat,
-            ["-t", "30", "-", $"VSOCK-CONNECT:{server.Target.Cid}:{server.Target.Port},shut-none"],
-            stdin: "GET /who HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
+        var (exit, stdout, stderr) = await SocatAsync(server, "GET /who HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
 
         Assert.True(exit == 0, stderr);
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", stdout, StringComparison.Ordinal);
@@ -38,18 +33,26 @@ public sealed class ExternalClientTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Socat_PipelinedRequests_AreAnsweredInOrder()
     {
-        string socat = ExternalProcess.Require("socat", "socat");
         await using VsockServer server = await StartAsync();
-        VsockGuard.EnsureMayConnect(server.Target);
 
-        var (exit, stdout, stderr) = await ExternalProcess.RunAsync(socat,
-            ["-t", "30", "-", $"VSOCK-CONNECT:{server.Target.Cid}:{server.Target.Port},shut-none"],
-            stdin: "GET /who?n=1 HTTP/1.1\r\nHost: vm\r\n\r\nGET /who?n=2 HTTP/1.1\r\nHost: vm\r\n\r\nGET /who?n=3 HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
+        var (exit, stdout, stderr) = await SocatAsync(server,
+            "GET /who?n=1 HTTP/1.1\r\nHost: vm\r\n\r\nGET /who?n=2 HTTP/1.1\r\nHost: vm\r\n\r\nGET /who?n=3 HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
 
         Assert.True(exit == 0, stderr);
         Assert.Equal(3, Regex.Count(stdout, "HTTP/1.1 200 OK"));
         int[] order = Regex.Matches(stdout, @"/who\?n=(\d)").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal([1, 2, 3], order);
+    }
+
+    /// <summary>
+    /// socat with stdin as the request. shut-none keeps our sending side open after stdin ends: Kestrel,
+    /// as on TCP, drops the response to a client that half-closed right after its request.
+    /// </summary>
+    private static Task<(int ExitCode, string Stdout, string Stderr)> SocatAsync(VsockServer server, string request)
+    {
+        string socat = ExternalProcess.Require("socat", "socat");
+        VsockGuard.EnsureMayConnect(server.Target);
+        return ExternalProcess.RunAsync(socat, ["-t", "30", "-", $"VSOCK-CONNECT:{server.Target.Cid}:{server.Target.Port},shut-none"], stdin: request);
     }
 
     [VsockFact(VsockNeeds.Loopback)]

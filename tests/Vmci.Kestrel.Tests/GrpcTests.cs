@@ -22,12 +22,8 @@ public sealed class GrpcTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task AllFourKindsOfCall_Work()
     {
-        await using VsockServer server = await VsockServer.StartAsync(
-            app => app.MapGrpcService<EchoService>(),
-            listen: l => l.Protocols = HttpProtocols.Http2,
-            configure: b => b.Services.AddGrpc());
-        VsockGuard.EnsureMayConnect(server.Target);
-        using GrpcChannel channel = GrpcChannel.ForAddress("http://echo.vsock", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(server.Target) });
+        await using VsockServer server = await StartEchoServerAsync();
+        using GrpcChannel channel = ChannelTo(server);
         var client = new Echo.EchoClient(channel);
 
         EchoReply unary = await client.UnaryAsync(new EchoRequest { Text = "hi" }, cancellationToken: Ct);
@@ -66,18 +62,25 @@ public sealed class GrpcTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task ServerErrors_ArriveAsRpcStatus()
     {
-        await using VsockServer server = await VsockServer.StartAsync(
-            app => app.MapGrpcService<EchoService>(),
-            listen: l => l.Protocols = HttpProtocols.Http2,
-            configure: b => b.Services.AddGrpc());
-        VsockGuard.EnsureMayConnect(server.Target);
-        using GrpcChannel channel = GrpcChannel.ForAddress("http://echo.vsock", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(server.Target) });
+        await using VsockServer server = await StartEchoServerAsync();
+        using GrpcChannel channel = ChannelTo(server);
         var client = new Echo.EchoClient(channel);
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => client.UnaryAsync(new EchoRequest { Text = "fail" }, cancellationToken: Ct).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Equal("asked to fail", ex.Status.Detail);
+    }
+
+    private static Task<VsockServer> StartEchoServerAsync() => VsockServer.StartAsync(
+        app => app.MapGrpcService<EchoService>(),
+        listen: l => l.Protocols = HttpProtocols.Http2,
+        configure: b => b.Services.AddGrpc());
+
+    private static GrpcChannel ChannelTo(VsockServer server)
+    {
+        VsockGuard.EnsureMayConnect(server.Target);
+        return GrpcChannel.ForAddress("http://echo.vsock", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(server.Target) });
     }
 }
 

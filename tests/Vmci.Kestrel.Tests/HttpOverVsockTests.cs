@@ -112,20 +112,7 @@ public sealed class HttpOverVsockTests
         byte[] data = RandomNumberGenerator.GetBytes(size);
         await using VsockServer server = await VsockServer.StartAsync(app =>
         {
-            app.MapPost("/upload", async (HttpRequest request) =>
-            {
-                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                byte[] buffer = new byte[81920];
-                long total = 0;
-                int n;
-                while ((n = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
-                {
-                    sha.AppendData(buffer, 0, n);
-                    total += n;
-                }
-
-                return $"{total} {Convert.ToHexString(sha.GetHashAndReset())}";
-            });
+            MapHashingUpload(app);
             app.MapGet("/download", () => Results.Bytes(data, "application/octet-stream"));
         });
         using HttpClient client = server.CreateClient();
@@ -155,20 +142,7 @@ public sealed class HttpOverVsockTests
         const long Size = 1L << 30;
         await using VsockServer server = await VsockServer.StartAsync(app =>
         {
-            app.MapPost("/upload", async (HttpRequest request) =>
-            {
-                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                byte[] buffer = new byte[1 << 20];
-                long total = 0;
-                int n;
-                while ((n = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
-                {
-                    sha.AppendData(buffer, 0, n);
-                    total += n;
-                }
-
-                return $"{total} {Convert.ToHexString(sha.GetHashAndReset())}";
-            });
+            MapHashingUpload(app);
             app.MapGet("/download", async (HttpContext context) =>
             {
                 context.Response.ContentLength = Size;
@@ -240,4 +214,20 @@ public sealed class HttpOverVsockTests
 
         Assert.Equal("in", await client.GetStringAsync("/", Ct));
     }
+
+    /// <summary>POST /upload answers "LENGTH SHA256" of the body it read.</summary>
+    private static void MapHashingUpload(WebApplication app) => app.MapPost("/upload", async (HttpRequest request) =>
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 16];
+        long total = 0;
+        int n;
+        while ((n = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+        {
+            sha.AppendData(buffer, 0, n);
+            total += n;
+        }
+
+        return $"{total} {Convert.ToHexString(sha.GetHashAndReset())}";
+    });
 }

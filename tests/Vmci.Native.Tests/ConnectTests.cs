@@ -13,9 +13,7 @@ public sealed class ConnectTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task NoListener_IsReportedAsRefused_WithThePort()
     {
-        // Find a port nobody listens on: bind one, note it, close it.
-        (Socket probe, VmciEndPoint target) = TestSockets.ListenOnLoopback();
-        probe.Dispose();
+        VmciEndPoint target = TestSockets.ClosedLoopbackPort();
 
         var ex = await Assert.ThrowsAsync<VmciSocketException>(() => TestSockets.ConnectAsync(target, TestContext.Current.CancellationToken).AsTask());
 

@@ -33,8 +33,7 @@ public sealed class ResourceTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task FailedConnects_LeaveNoSocketOpen()
     {
-        (Socket probe, VmciEndPoint closed) = TestSockets.ListenOnLoopback();
-        probe.Dispose();
+        VmciEndPoint closed = TestSockets.ClosedLoopbackPort();
         int before = FileDescriptors.Count();
 
         for (int i = 0; i < 50; i++)
