@@ -62,7 +62,10 @@ public sealed class LifecycleTests
         client.Socket.Shutdown(SocketShutdown.Send);
 
         await closed.Task.WaitAsync(HangGuard, Ct);
-        Assert.Equal("", await client.ReceiveToEndAsync(Ct).WaitAsync(HangGuard, Ct));
+        // Kestrel answers a request cut short by FIN with 400 when it sees the truncated headers before
+        // the FIN, and says nothing when both arrive together, as on TCP; either way it closes.
+        string response = await client.ReceiveToEndAsync(Ct).WaitAsync(HangGuard, Ct);
+        Assert.True(response.Length == 0 || response.StartsWith("HTTP/1.1 400 Bad Request\r\n", StringComparison.Ordinal), response);
     }
 
     [VsockFact(VsockNeeds.Loopback)]
