@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Vmci.Native;
+
+namespace Vmci.Tool;
+
+/// <summary>
+/// <c>vmci forward --listen 127.0.0.1:8080 --to vsock://CID:PORT</c>: each TCP connection becomes a vsock
+/// connection, bytes both ways, half-closes passed on. How a browser on the host reaches a guest's dashboard.
+/// </summary>
+internal static class ForwardCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "The TCP address to listen on", DefaultValueFactory = _ => "127.0.0.1:8080" };
+        var to = new Option<string>("--to") { Description = "The vsock endpoint to forward to, vsock://CID:PORT", Required = true };
+        var allow = new Option<string[]>("--allow") { Description = "Client IP addresses allowed to connect (repeatable); default: loopback only" };
+        var command = new Command("forward", "Forward TCP connections to a vsock endpoint, so that TCP-only programs (browsers, curl) reach a vsock server.")
+        {
+            listen, to, allow,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (!TcpAddress.TryParse(result.GetValue(listen)!, out IPEndPoint? listenOn))
+            {
+                Console.Error.WriteLine($"vmci forward: --listen '{result.GetValue(listen)}' is not IP:PORT, for example 127.0.0.1:8080");
+                return ExitCodes.Usage;
+            }
+
+            if (!VmciEndPoint.TryParse(result.GetValue(to), out VmciEndPoint? target) || target.Cid == VmciCid.Any || target.Port == VmciPort.Any)
+            {
+                Console.Error.WriteLine($"vmci forward: --to '{result.GetValue(to)}' is not a vsock endpoint to connect to: expected vsock://CID:PORT, for example vsock://3:8080");
+                return ExitCodes.Usage;
+            }
+
+            HashSet<IPAddress> allowed = [];
+            foreach (string text in result.GetValue(allow) ?? [])
+            {
+                foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    if (!IPAddress.TryParse(part, out IPAddress? address))
+                    {
+                        Console.Error.WriteLine($"vmci forward: --allow '{part}' is not an IP address");
+                        return ExitCodes.Usage;
+                    }
+
+                    allowed.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+                }
+            }
+
+            return await new Forwarder(listenOn, target, allowed).RunAsync(cancellationToken);
+        });
+        return command;
+    }
+}
+
+/// <summary>The forwarding loop: accept, check the client, connect to vsock, pump both ways.</summary>
+internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadOnlySet<IPAddress> allowed)
+{
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        using var listener = new Socket(listenOn.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(listenOn);
+            listener.Listen(512);
+        }
+        catch (SocketException ex)
+        {
+            Console.Error.WriteLine($"vmci forward: cannot listen on {listenOn}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+
+        var bound = (IPEndPoint)listener.LocalEndPoint!;
+        Console.Error.WriteLine($"vmci forward: listening on {bound}, forwarding to {target}; open http://{bound}/ (Ctrl-C stops)");
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private bool IsAllowed(IPAddress address)
+    {
+        address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return allowed.Count == 0 ? IPAddress.IsLoopback(address) : allowed.Contains(address);
+    }
+
+    private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
+    {
+        using (client)
+        {
+            var peer = (IPEndPoint)client.RemoteEndPoint!;
+            if (!IsAllowed(peer.Address))
+            {
+                Console.Error.WriteLine($"vmci forward: refused {peer}: not an allowed client (loopback only unless --allow says otherwise)");
+                return;
+            }
+
+            Socket upstream;
+            try
+            {
+                upstream = await VmciSocket.ConnectAsync(target, cancellationToken);
+            }
+            catch (VmciSocketException ex)
+            {
+                Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            using (upstream)
+            {
+                client.NoDelay = true;
+                await Task.WhenAll(PumpAsync(client, upstream, cancellationToken), PumpAsync(upstream, client, cancellationToken));
+            }
+        }
+    }
+
+    /// <summary>Copies until the source ends, then passes the end on (shutdown send), so half-closes survive.</summary>
+    private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[64 * 1024];
+        try
+        {
+            int n;
+            while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken)) > 0)
+            {
+                int sent = 0;
+                while (sent < n)
+                {
+                    sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, cancellationToken);
+                }
+            }
+
+            to.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // One side went away: end both.
+            from.Dispose();
+            to.Dispose();
+        }
+    }
+}

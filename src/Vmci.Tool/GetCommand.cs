@@ -1,0 +1,235 @@
+using System;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Vmci.Kestrel;
+using Vmci.Native;
+
+namespace Vmci.Tool;
+
+/// <summary><c>vmci get vsock://CID:PORT/path</c>: curl for vsock.</summary>
+internal static class GetCommand
+{
+    private const int ProgressThreshold = 1 << 20;
+
+    public static Command Create()
+    {
+        var url = new Argument<string>("url") { Description = "vsock://CID:PORT/path, for example vsock://3:8080/api/status" };
+        var method = new Option<string?>("--request", "-X") { Description = "The method (default GET, or POST with --data)" };
+        var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value' (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var data = new Option<string?>("--data", "-d") { Description = "The request body: text, @FILE, or @- for standard input" };
+        var http2 = new Option<bool>("--http2") { Description = "Use HTTP/2 with prior knowledge (h2c), for endpoints that speak only HTTP/2" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the connection and the request and response headers on standard error" };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write the body to FILE instead of standard output (with a progress bar on a terminal)" };
+        var progress = new Option<bool>("--progress") { Description = "Show the progress bar with --output even when standard error is not a terminal" };
+        var timeout = new Option<double>("--connect-timeout") { Description = "Seconds to wait for the connection (vsock's own default is 2)", DefaultValueFactory = _ => 2 };
+        var command = new Command("get", "Send an HTTP request over vsock and print the response body, like curl.")
+        {
+            url, method, headers, data, http2, verbose, output, progress, timeout,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            new GetRequest(result.GetValue(url)!, result.GetValue(method), result.GetValue(headers) ?? [], result.GetValue(data), result.GetValue(http2),
+                result.GetValue(verbose), result.GetValue(output), result.GetValue(progress), TimeSpan.FromSeconds(result.GetValue(timeout))),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(GetRequest options, CancellationToken cancellationToken)
+    {
+        if (!VsockUrl.TryParse(options.Url, out VsockUrl? url, out string? error))
+        {
+            Console.Error.WriteLine($"vmci get: {error}");
+            return ExitCodes.Usage;
+        }
+
+        if (options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            Console.Error.WriteLine("vmci get: --connect-timeout must be above 0 seconds");
+            return ExitCodes.Usage;
+        }
+
+        using var client = new HttpClient(VmciHttp.CreateHandler(url.EndPoint, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout }))
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        string host = url.EndPoint.Port <= ushort.MaxValue ? $"cid-{url.EndPoint.Cid}:{url.EndPoint.Port}" : $"cid-{url.EndPoint.Cid}";
+        using var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{host.Split(':')[0]}{url.PathAndQuery}"))
+        {
+            Version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.Host = host;
+        try
+        {
+            if (options.Data is { } data)
+            {
+                request.Content = new ByteArrayContent(await ReadDataAsync(data, cancellationToken));
+            }
+
+            foreach (string header in options.Headers)
+            {
+                int colon = header.IndexOf(':', StringComparison.Ordinal);
+                if (colon <= 0)
+                {
+                    Console.Error.WriteLine($"vmci get: the header '{header}' is not 'Name: value'");
+                    return ExitCodes.Usage;
+                }
+
+                string name = header[..colon].Trim(), value = header[(colon + 1)..].Trim();
+                if (!request.Headers.TryAddWithoutValidation(name, value))
+                {
+                    request.Content ??= new ByteArrayContent([]);
+                    request.Content.Headers.TryAddWithoutValidation(name, value);
+                }
+            }
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"vmci get: cannot read the request body: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
+        if (options.Verbose)
+        {
+            Console.Error.WriteLine($"* connecting to {url.EndPoint} over vsock");
+            Console.Error.WriteLine($"> {request.Method} {url.PathAndQuery} HTTP/{request.Version}");
+            foreach (var (name, values) in request.Headers.Concat(request.Content?.Headers ?? Enumerable.Empty<System.Collections.Generic.KeyValuePair<string, System.Collections.Generic.IEnumerable<string>>>()))
+            {
+                Console.Error.WriteLine($"> {name}: {string.Join(", ", values)}");
+            }
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is VmciSocketException vsock)
+        {
+            Console.Error.WriteLine($"vmci get: cannot connect: {vsock.Message}");
+            return vsock.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect;
+        }
+        catch (HttpRequestException ex)
+        {
+            Console.Error.WriteLine($"vmci get: the request to {url.EndPoint}{url.PathAndQuery} failed: {Describe(ex)}");
+            return ExitCodes.Failure;
+        }
+
+        using (response)
+        {
+            if (options.Verbose)
+            {
+                Console.Error.WriteLine($"< HTTP/{response.Version} {(int)response.StatusCode} {response.ReasonPhrase}");
+                foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+                {
+                    Console.Error.WriteLine($"< {name}: {string.Join(", ", values)}");
+                }
+            }
+
+            try
+            {
+                await CopyBodyAsync(response, options, cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                Console.Error.WriteLine($"vmci get: the response from {url.EndPoint} broke off: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                Console.Error.WriteLine($"vmci get: cannot write {options.Output?.FullName}: {ex.Message}");
+                return ExitCodes.WriteError;
+            }
+
+            if ((int)response.StatusCode >= 400)
+            {
+                Console.Error.WriteLine($"vmci get: {url.EndPoint}{url.PathAndQuery} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                return ExitCodes.HttpError;
+            }
+
+            return ExitCodes.Success;
+        }
+    }
+
+    private static async Task CopyBodyAsync(HttpResponseMessage response, GetRequest options, CancellationToken cancellationToken)
+    {
+        await using Stream body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await using Stream destination = options.Output is { } file ? file.Create() : Console.OpenStandardOutput();
+        long? total = response.Content.Headers.ContentLength;
+        bool showProgress = options.Output is not null && (options.Progress || !Console.IsErrorRedirected) && (total is null or >= ProgressThreshold);
+        var progress = showProgress ? new ProgressBar(total) : null;
+        byte[] buffer = new byte[81920];
+        long copied = 0;
+        int n;
+        while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await destination.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+            copied += n;
+            progress?.Report(copied);
+        }
+
+        progress?.Complete(copied);
+        if (total is { } expected && copied != expected)
+        {
+            throw new IOException($"got {copied} of {expected} bytes");
+        }
+    }
+
+    private static async Task<byte[]> ReadDataAsync(string data, CancellationToken cancellationToken)
+    {
+        if (data == "@-")
+        {
+            using var stdin = new MemoryStream();
+            await Console.OpenStandardInput().CopyToAsync(stdin, cancellationToken);
+            return stdin.ToArray();
+        }
+
+        return data.StartsWith('@') ? await File.ReadAllBytesAsync(data[1..], cancellationToken) : System.Text.Encoding.UTF8.GetBytes(data);
+    }
+
+    private static string Describe(Exception ex) => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message;
+
+    private sealed record GetRequest(string Url, string? Method, string[] Headers, string? Data, bool Http2, bool Verbose, FileInfo? Output, bool Progress, TimeSpan ConnectTimeout);
+
+    /// <summary>A one-line progress bar on standard error: percentage, bytes, rate.</summary>
+    private sealed class ProgressBar(long? total)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _lastDraw = -1;
+
+        public void Report(long copied)
+        {
+            long now = _clock.ElapsedMilliseconds;
+            if (now - _lastDraw < 200)
+            {
+                return;
+            }
+
+            _lastDraw = now;
+            Draw(copied);
+        }
+
+        public void Complete(long copied)
+        {
+            Draw(copied);
+            Console.Error.WriteLine();
+        }
+
+        private void Draw(long copied)
+        {
+            const int Width = 30;
+            double rate = copied / Math.Max(_clock.Elapsed.TotalSeconds, 0.001) / (1 << 20);
+            string line = total is > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"[{new string('#', (int)(Width * copied / total.Value)).PadRight(Width)}] {100.0 * copied / total.Value,5:F1}% {copied / 1048576.0:F1}/{total.Value / 1048576.0:F1} MiB {rate:F1} MiB/s")
+                : string.Create(CultureInfo.InvariantCulture, $"{copied / 1048576.0:F1} MiB {rate:F1} MiB/s");
+            Console.Error.Write($"\r{line}");
+        }
+    }
+}
