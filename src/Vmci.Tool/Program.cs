@@ -1,11 +1,21 @@
 using System.CommandLine;
-using Vmci.Tool;
+using System.Threading.Tasks;
 
-var root = new RootCommand("vmci: HTTP and sockets over vsock (AF_VSOCK, VMware's VMCI sockets on Linux) from the command line.")
+namespace Vmci.Tool;
+
+/// <summary>The entry point of <c>vmci</c> (a named class, so it does not clash with a web app's global Program).</summary>
+internal static class VmciProgram
 {
-    CidCommand.Create(),
-    GetCommand.Create(),
-    ForwardCommand.Create(),
-    GatewayCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("vmci: HTTP and sockets over vsock (AF_VSOCK, VMware's VMCI sockets on Linux) from the command line.")
+        {
+            CidCommand.Create(),
+            GetCommand.Create(),
+            ForwardCommand.Create(),
+            GatewayCommand.Create(),
+        };
+        // No response files: "@FILE" is curl's way to name a request body (vmci get -d @body.json).
+        return root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync();
+    }
+}
