@@ -78,7 +78,9 @@ internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadO
         }
 
         var bound = (IPEndPoint)listener.LocalEndPoint!;
-        Console.Error.WriteLine($"vmci forward: listening on {bound}, forwarding to {target}; open http://{bound}/ (Ctrl-C stops)");
+        // A wildcard address is not one a browser can open; the loopback address on the same port is.
+        var local = bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(IPAddress.Loopback, bound.Port) : bound;
+        Console.Error.WriteLine($"vmci forward: listening on {bound}, forwarding to {target}; open http://{local}/ (Ctrl-C stops)");
         while (!cancellationToken.IsCancellationRequested)
         {
             Socket client;
