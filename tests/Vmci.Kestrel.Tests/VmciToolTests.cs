@@ -131,8 +131,8 @@ public sealed class VmciToolTests
     {
         await using VsockServer server = await StartEchoAsync();
         int port = ExternalProcess.FreeTcpPort();
-        using ToolProcess forward = Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{server.Target.Port}"]);
-        await WaitForLineAsync(forward, "vmci forward: listening on");
+        using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{server.Target.Port}"]);
+        await forward.WaitForLineAsync("vmci forward: listening on");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         string echo = await client.GetStringAsync("/echo", Ct);
@@ -148,12 +148,12 @@ public sealed class VmciToolTests
     {
         await using VsockServer server = await StartEchoAsync();
         int port = ExternalProcess.FreeTcpPort();
-        using ToolProcess forward = Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{server.Target.Port}", "--allow", "192.0.2.1"]);
-        await WaitForLineAsync(forward, "vmci forward: listening on");
+        using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{server.Target.Port}", "--allow", "192.0.2.1"]);
+        await forward.WaitForLineAsync("vmci forward: listening on");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync("/echo", Ct));
-        await WaitForLineAsync(forward, "refused 127.0.0.1");
+        await forward.WaitForLineAsync("refused 127.0.0.1");
     }
 
     [VsockFact(VsockNeeds.Sandbox)]
@@ -162,8 +162,8 @@ public sealed class VmciToolTests
         await using VsockServer server = await StartEchoAsync();
         int port = ExternalProcess.FreeTcpPort();
         // CID 1 is this VM; CID 3 has no transport in the sandbox, so it fails at once with ENODEV.
-        using ToolProcess gateway = Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "1,3", "--guest-port", server.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await WaitForLineAsync(gateway, "vmci gateway: serving guests 1, 3");
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "1,3", "--guest-port", server.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await gateway.WaitForLineAsync("vmci gateway: serving guests 1, 3");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
 
         string routed = await client.GetStringAsync("/vm/1/echo", Ct);
@@ -213,38 +213,8 @@ public sealed class VmciToolTests
         Assert.Contains("--guests 'x' is not a CID", badGuests.Stderr, StringComparison.Ordinal);
     }
 
-    private static string ToolPath => Path.Combine(AppContext.BaseDirectory, "vmci.dll");
-
     private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] args, string? stdin = null)
-        => ExternalProcess.RunAsync("dotnet", [ToolPath, .. args], stdin, HangGuard);
-
-    private static ToolProcess Start(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(ToolPath);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return new ToolProcess(Process.Start(start)!);
-    }
-
-    private static async Task WaitForLineAsync(ToolProcess tool, string prefix)
-    {
-        using var cts = new CancellationTokenSource(HangGuard);
-        var seen = new StringBuilder();
-        while (await tool.Process.StandardError.ReadLineAsync(cts.Token) is { } line)
-        {
-            seen.AppendLine(line);
-            if (line.Contains(prefix, StringComparison.Ordinal))
-            {
-                return;
-            }
-        }
-
-        throw new InvalidOperationException($"vmci ended without writing '{prefix}': {seen}");
-    }
+        => ExternalProcess.RunAsync("dotnet", [ToolProcess.ToolPath, .. args], stdin, HangGuard);
 
     private static byte[] Bytes(int n)
     {
@@ -258,18 +228,5 @@ public sealed class VmciToolTests
         using var copy = new MemoryStream();
         await body.CopyToAsync(copy);
         return copy.ToArray();
-    }
-
-    /// <summary>A long-running vmci (forward, gateway) that ends with the test.</summary>
-    private sealed class ToolProcess(Process process) : IDisposable
-    {
-        public Process Process { get; } = process;
-
-        public void Dispose()
-        {
-            Process.Kill(entireProcessTree: true);
-            Process.WaitForExit();
-            Process.Dispose();
-        }
     }
 }
