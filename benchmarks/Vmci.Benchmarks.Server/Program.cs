@@ -75,6 +75,13 @@ app.MapPost("/upload", async (HttpContext context) =>
     return Results.Text(total.ToString(System.Globalization.CultureInfo.InvariantCulture));
 });
 
-app.MapGet("/gc", () => Results.Json(new { allocated = GC.GetTotalAllocatedBytes(precise: true), workingSet = Environment.WorkingSet, managed = GC.GetTotalMemory(forceFullCollection: true) }));
+app.MapGet("/gc", () =>
+{
+    long allocated = GC.GetTotalAllocatedBytes(precise: true);
+    // Collect first, so that the working set counts what is live rather than garbage awaiting collection.
+    long managed = GC.GetTotalMemory(forceFullCollection: true);
+    using var process = System.Diagnostics.Process.GetCurrentProcess();
+    return Results.Json(new { allocated, managed, workingSet = process.WorkingSet64 });
+});
 
 app.Run();

@@ -1,38 +1,49 @@
 using System;
 using System.Net.Http;
 using System.Text.Json;
+using System.Threading.Tasks;
 using Vmci.Kestrel;
 using Vmci.Native;
 
-// Usage: WebAppOverVmci.Client [vsock://CID:PORT]   (default vsock://local:8080, the dashboard on this machine)
-// Calls the dashboard's /api/status over vsock with HttpClient and prints what the VM says about itself
-// and about this caller.
-string target = args is [var t, ..] ? t : "vsock://local:8080";
-if (!VmciEndPoint.TryParse(target, out VmciEndPoint? endPoint) || endPoint.Cid == VmciCid.Any)
-{
-    Console.Error.WriteLine($"client: '{target}' is not a vsock endpoint to call: expected vsock://CID:PORT, for example vsock://3:8080");
-    return 2;
-}
+namespace WebAppOverVmci.Client;
 
-using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri("http://dashboard/"), Timeout = TimeSpan.FromSeconds(30) };
-try
+/// <summary>
+/// Usage: WebAppOverVmci.Client [vsock://CID:PORT] (default vsock://local:8080, the dashboard on this machine).
+/// Calls the dashboard's /api/status over vsock with HttpClient and prints what the VM says about itself
+/// and about this caller.
+/// </summary>
+internal static class DashboardClient
 {
-    using JsonDocument document = JsonDocument.Parse(await client.GetStringAsync("api/status"));
-    JsonElement status = document.RootElement.GetProperty("status");
-    JsonElement you = document.RootElement.GetProperty("you");
-    double uptime = status.GetProperty("uptimeSeconds").GetDouble();
-    long total = status.GetProperty("memoryTotalBytes").GetInt64(), available = status.GetProperty("memoryAvailableBytes").GetInt64();
-    Console.WriteLine($"dashboard at {endPoint}:");
-    Console.WriteLine($"  VM        {status.GetProperty("hostname").GetString()} (local CID {status.GetProperty("localCid").GetString()}), {status.GetProperty("operatingSystem").GetString()}");
-    Console.WriteLine($"  uptime    {TimeSpan.FromSeconds(Math.Round(uptime))}");
-    Console.WriteLine($"  CPU       {status.GetProperty("processorCount").GetInt32()} CPUs");
-    Console.WriteLine($"  memory    {(total - available) >> 20} MiB used of {total >> 20} MiB");
-    Console.WriteLine($"  served    {status.GetProperty("requestsServed").GetInt64()} requests, runtime {status.GetProperty("dotnetVersion").GetString()}");
-    Console.WriteLine($"  sees you  as CID {you.GetProperty("peerCid").GetUInt32()} port {you.GetProperty("peerPort").GetUInt32()} over {you.GetProperty("protocol").GetString()} on {you.GetProperty("localEndPoint").GetString()}");
-    return 0;
-}
-catch (HttpRequestException ex)
-{
-    Console.Error.WriteLine($"client: {ex.Message}");
-    return 1;
+    public static async Task<int> Main(string[] args)
+    {
+        string target = args is [var t, ..] ? t : "vsock://local:8080";
+        if (!VmciEndPoint.TryParse(target, out VmciEndPoint? endPoint) || endPoint.Cid == VmciCid.Any)
+        {
+            Console.Error.WriteLine($"client: '{target}' is not a vsock endpoint to call: expected vsock://CID:PORT, for example vsock://3:8080");
+            return 2;
+        }
+
+        using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri("http://dashboard/"), Timeout = TimeSpan.FromSeconds(30) };
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(await client.GetStringAsync("api/status"));
+            JsonElement status = document.RootElement.GetProperty("status");
+            JsonElement you = document.RootElement.GetProperty("you");
+            double uptime = status.GetProperty("uptimeSeconds").GetDouble();
+            long total = status.GetProperty("memoryTotalBytes").GetInt64(), available = status.GetProperty("memoryAvailableBytes").GetInt64();
+            Console.WriteLine($"dashboard at {endPoint}:");
+            Console.WriteLine($"  VM        {status.GetProperty("hostname").GetString()} (local CID {status.GetProperty("localCid").GetString()}), {status.GetProperty("operatingSystem").GetString()}");
+            Console.WriteLine($"  uptime    {TimeSpan.FromSeconds(Math.Round(uptime))}");
+            Console.WriteLine($"  CPU       {status.GetProperty("processorCount").GetInt32()} CPUs");
+            Console.WriteLine($"  memory    {(total - available) >> 20} MiB used of {total >> 20} MiB");
+            Console.WriteLine($"  served    {status.GetProperty("requestsServed").GetInt64()} requests, runtime {status.GetProperty("dotnetVersion").GetString()}");
+            Console.WriteLine($"  sees you  as CID {you.GetProperty("peerCid").GetUInt32()} port {you.GetProperty("peerPort").GetUInt32()} over {you.GetProperty("protocol").GetString()} on {you.GetProperty("localEndPoint").GetString()}");
+            return 0;
+        }
+        catch (HttpRequestException ex)
+        {
+            Console.Error.WriteLine($"client: {ex.Message}");
+            return 1;
+        }
+    }
 }

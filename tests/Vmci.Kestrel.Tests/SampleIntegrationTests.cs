@@ -60,4 +60,30 @@ public sealed class SampleIntegrationTests
         Assert.Equal(HttpVersion.Version20, overH2.Version);
         Assert.Equal("HTTP/2", statusH2.RootElement.GetProperty("you").GetProperty("protocol").GetString());
     }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Client_PrintsTheDashboardAndHowItSeesTheCaller()
+    {
+        uint port = VsockServer.UrlSafePort();
+        VsockServer.UrlSafePort();
+        await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>()
+            .WithWebHostBuilder(b => b
+                .UseSetting("Dashboard:Port", port.ToString(CultureInfo.InvariantCulture))
+                .ConfigureLogging(logging => logging.ClearProviders()));
+        factory.UseKestrel();
+        factory.StartServer();
+        VsockGuard.EnsureMayConnect(new VmciEndPoint(VmciCid.Local, port));
+
+        var (exit, stdout, stderr) = await ExternalProcess.RunAsync("dotnet",
+            [System.IO.Path.Combine(AppContext.BaseDirectory, "WebAppOverVmci.Client.dll"), $"vsock://local:{port}"]);
+        var (refusedExit, _, refusedStderr) = await ExternalProcess.RunAsync("dotnet",
+            [System.IO.Path.Combine(AppContext.BaseDirectory, "WebAppOverVmci.Client.dll"), $"vsock://local:{TestSockets.ClosedLoopbackPort().Port}"]);
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains($"dashboard at vsock://1:{port}:", stdout, StringComparison.Ordinal);
+        Assert.Contains("(local CID 1)", stdout, StringComparison.Ordinal);
+        Assert.Matches($@"sees you +as CID 1 port \d+ over HTTP/1.1 on vsock://1:{port}", stdout);
+        Assert.Equal(1, refusedExit);
+        Assert.Contains("nothing listens on port", refusedStderr, StringComparison.Ordinal);
+    }
 }
