@@ -26,15 +26,7 @@ public sealed class BrowserTests
     public async Task Dashboard_ThroughForwardAndGateway_ShowsLiveValues()
     {
         Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (Debian package chromium; eng/test installs it)");
-        uint port = VsockServer.UrlSafePort();
-        VsockServer.UrlSafePort();
-        await using WebApplicationFactory<Program> dashboard = new WebApplicationFactory<Program>()
-            .WithWebHostBuilder(b => b
-                .UseSetting("Dashboard:Port", port.ToString(CultureInfo.InvariantCulture))
-                .ConfigureLogging(logging => logging.ClearProviders()));
-        dashboard.UseKestrel();
-        dashboard.StartServer();
-        VsockGuard.EnsureMayConnect(new VmciEndPoint(VmciCid.Local, port));
+        await using WebApplicationFactory<Program> dashboard = SampleDashboard.Start(out uint port);
         int forwardPort = ExternalProcess.FreeTcpPort(), gatewayPort = ExternalProcess.FreeTcpPort();
         using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{forwardPort}", "--to", $"vsock://1:{port}"]);
         using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{gatewayPort}", "--guests", "1", "--guest-port", port.ToString(CultureInfo.InvariantCulture)]);

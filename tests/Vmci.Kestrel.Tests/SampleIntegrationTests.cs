@@ -25,14 +25,7 @@ public sealed class SampleIntegrationTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Dashboard_ServesPageStatusAndHealth_OverVsock()
     {
-        uint port = VsockServer.UrlSafePort();
-        VsockServer.UrlSafePort(); // the sample takes port + 1 for HTTP/2
-        await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>()
-            .WithWebHostBuilder(b => b
-                .UseSetting("Dashboard:Port", port.ToString(CultureInfo.InvariantCulture))
-                .ConfigureLogging(logging => logging.ClearProviders()));
-        factory.UseKestrel();
-        factory.StartServer();
+        await using WebApplicationFactory<Program> factory = SampleDashboard.Start(out uint port);
         var http1 = new VmciEndPoint(VmciCid.Local, port);
         var http2 = new VmciEndPoint(VmciCid.Local, port + 1);
         VsockGuard.EnsureMayConnect(http1);
@@ -64,15 +57,7 @@ public sealed class SampleIntegrationTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Client_PrintsTheDashboardAndHowItSeesTheCaller()
     {
-        uint port = VsockServer.UrlSafePort();
-        VsockServer.UrlSafePort();
-        await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>()
-            .WithWebHostBuilder(b => b
-                .UseSetting("Dashboard:Port", port.ToString(CultureInfo.InvariantCulture))
-                .ConfigureLogging(logging => logging.ClearProviders()));
-        factory.UseKestrel();
-        factory.StartServer();
-        VsockGuard.EnsureMayConnect(new VmciEndPoint(VmciCid.Local, port));
+        await using WebApplicationFactory<Program> factory = SampleDashboard.Start(out uint port);
 
         var (exit, stdout, stderr) = await ExternalProcess.RunAsync("dotnet",
             [System.IO.Path.Combine(AppContext.BaseDirectory, "WebAppOverVmci.Client.dll"), $"vsock://local:{port}"]);
