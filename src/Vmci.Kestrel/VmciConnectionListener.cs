@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
@@ -17,6 +18,9 @@ internal sealed class VmciConnectionListener : IConnectionListener
     private readonly Socket _listenSocket;
     private readonly SocketConnectionContextFactory _connectionFactory;
     private readonly FrozenSet<uint> _allowedPeerCids;
+    private readonly bool _requirePrivilegedPeerPort;
+    private readonly int? _maxConnectionsPerPeerCid;
+    private readonly ConcurrentDictionary<uint, int> _connectionsPerPeerCid = new();
     private readonly ILogger _logger;
     private int _unbound;
 
@@ -26,6 +30,8 @@ internal sealed class VmciConnectionListener : IConnectionListener
         EndPoint = endPoint;
         _logger = logger;
         _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
+        _requirePrivilegedPeerPort = options.RequirePrivilegedPeerPort;
+        _maxConnectionsPerPeerCid = options.MaxConnectionsPerPeerCid;
         _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
     }
 
@@ -123,8 +129,47 @@ internal sealed class VmciConnectionListener : IConnectionListener
             return null;
         }
 
+        if (_requirePrivilegedPeerPort && !remote.IsPrivilegedPort)
+        {
+            VmciTransportLog.PeerPortNotPrivileged(_logger, remote, local);
+            accepted.Dispose();
+            return null;
+        }
+
+        if (_maxConnectionsPerPeerCid is int limit && !TryCountConnection(remote.Cid, limit))
+        {
+            VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
+            accepted.Dispose();
+            return null;
+        }
+
         VmciTransportLog.Accepted(_logger, remote, local);
-        return VmciConnectionContexts.Create(_connectionFactory, accepted, local, remote);
+        ConnectionContext connection = VmciConnectionContexts.Create(_connectionFactory, accepted, local, remote);
+        if (_maxConnectionsPerPeerCid is not null)
+        {
+            uint cid = remote.Cid;
+            connection.ConnectionClosed.Register(() => _connectionsPerPeerCid.AddOrUpdate(cid, 0, static (_, n) => n - 1));
+        }
+
+        return connection;
+    }
+
+    /// <summary>Counts one more connection of <paramref name="cid"/>, unless it already has <paramref name="limit"/>.</summary>
+    private bool TryCountConnection(uint cid, int limit)
+    {
+        while (true)
+        {
+            int current = _connectionsPerPeerCid.GetOrAdd(cid, 0);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (_connectionsPerPeerCid.TryUpdate(cid, current + 1, current))
+            {
+                return true;
+            }
+        }
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

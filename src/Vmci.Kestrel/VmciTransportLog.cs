@@ -21,6 +21,12 @@ internal static partial class VmciTransportLog
     [LoggerMessage(5, LogLevel.Information, "Stopped listening on {EndPoint}.", EventName = "Unbound")]
     public static partial void Unbound(ILogger logger, VmciEndPoint endPoint);
 
+    [LoggerMessage(7, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: its port is not below 1024 and RequirePrivilegedPeerPort is set.", EventName = "PeerPortNotPrivileged")]
+    public static partial void PeerPortNotPrivileged(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
+
+    [LoggerMessage(8, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections (MaxConnectionsPerPeerCid).", EventName = "PeerConnectionLimit")]
+    public static partial void PeerConnectionLimit(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit);
+
     [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]
     public static partial void Connected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
 }

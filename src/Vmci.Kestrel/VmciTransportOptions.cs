@@ -49,6 +49,24 @@ public sealed class VmciTransportOptions
     /// </remarks>
     public ISet<uint> AllowedPeerCids { get; } = new HashSet<uint>();
 
+    /// <summary>
+    /// The most connections one peer CID may have open at once; a connection over the limit is closed right
+    /// after accept, before a byte of it is read, and logged. Null means no limit.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to null. Kestrel's own <c>Limits.MaxConcurrentConnections</c> caps all peers together; this caps
+    /// each VM, so that one guest cannot take every connection slot.
+    /// </remarks>
+    public int? MaxConnectionsPerPeerCid { get; set; }
+
+    /// <summary>
+    /// Whether to accept only peers whose port is below 1024. On Linux binding such a port needs
+    /// CAP_NET_BIND_SERVICE, so this admits privileged processes of the peer VM only (as far as that VM's
+    /// kernel can be trusted). Others are closed before a byte is read, and logged.
+    /// </summary>
+    /// <remarks>Defaults to false. Clients must bind a low port before connecting (<c>VmciSocket.Bind</c>).</remarks>
+    public bool RequirePrivilegedPeerPort { get; set; }
+
     /// <summary>The number of I/O queues that schedule connection callbacks.</summary>
     /// <remarks>Defaults to the processor count, capped at 16, as Kestrel's socket transport.</remarks>
     public int IOQueueCount { get; set; } = System.Math.Min(System.Environment.ProcessorCount, 16);

@@ -30,6 +30,8 @@ internal sealed class VmciTransportOptionsSetup(IConfiguration configuration) : 
         options.MaxReadBufferSize = reader.Limit(nameof(options.MaxReadBufferSize), options.MaxReadBufferSize);
         options.MaxWriteBufferSize = reader.Limit(nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize);
         options.IOQueueCount = reader.PositiveInt32(nameof(options.IOQueueCount)) ?? options.IOQueueCount;
+        options.MaxConnectionsPerPeerCid = reader.PositiveInt32(nameof(options.MaxConnectionsPerPeerCid)) ?? options.MaxConnectionsPerPeerCid;
+        options.RequirePrivilegedPeerPort = reader.Boolean(nameof(options.RequirePrivilegedPeerPort)) ?? options.RequirePrivilegedPeerPort;
         options.WaitForDataBeforeAllocatingBuffer = reader.Boolean(nameof(options.WaitForDataBeforeAllocatingBuffer)) ?? options.WaitForDataBeforeAllocatingBuffer;
         options.UnsafePreferInlineScheduling = reader.Boolean(nameof(options.UnsafePreferInlineScheduling)) ?? options.UnsafePreferInlineScheduling;
         foreach (uint cid in reader.CidList(nameof(options.AllowedPeerCids)))

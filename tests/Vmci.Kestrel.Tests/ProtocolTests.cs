@@ -127,14 +127,15 @@ public sealed class ProtocolTests
         Assert.Null(await reader.ReadLineAsync(Ct));
     }
 
-    internal static X509Certificate2 SelfSignedCertificate(string dnsName)
+    internal static X509Certificate2 SelfSignedCertificate(string dnsName, bool clientAuth = false)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={dnsName}", key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName(dnsName);
         request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")], false));
+        // 1.3.6.1.5.5.7.3.1 server authentication, 1.3.6.1.5.5.7.3.2 client authentication.
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid(clientAuth ? "1.3.6.1.5.5.7.3.2" : "1.3.6.1.5.5.7.3.1")], false));
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 

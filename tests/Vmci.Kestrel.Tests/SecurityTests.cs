@@ -1,0 +1,193 @@
+using System;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Vmci.Native;
+using Vmci.Testing;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+/// <summary>Who may connect, and how many: enforced before a byte is read.</summary>
+[Trait("Category", "Vsock")]
+public sealed class SecurityTests
+{
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task MaxConnectionsPerPeerCid_ClosesTheConnectionOverTheLimit_UntilOneEnds()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "ok"), transport: t => t.MaxConnectionsPerPeerCid = 2);
+        using RawClient first = await ServedAsync(server);
+        using RawClient second = await ServedAsync(server);
+
+        using (RawClient third = await RawClient.ConnectAsync(server.Target, Ct))
+        {
+            await SendIgnoringRefusalAsync(third);
+            Assert.Equal("", await ReceiveOrResetAsync(third));
+        }
+
+        first.Dispose();
+        // Once the server has seen the first connection end, a new one fits again.
+        using RawClient again = await RetryUntilServedAsync(server);
+        Assert.Contains(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 8 && e.Message.Contains("CID 1 already has 2 connections", StringComparison.Ordinal));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task RequirePrivilegedPeerPort_AdmitsOnlyLowPorts()
+    {
+        Assert.SkipUnless(VsockEnvironment.IsRoot, "a client needs CAP_NET_BIND_SERVICE to bind a port below 1024");
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", (HttpContext c) => $"{c.GetVmciConnection()!.PeerPort} {c.GetVmciConnection()!.IsPeerPortPrivileged}"),
+            transport: t => t.RequirePrivilegedPeerPort = true);
+
+        using (RawClient ephemeral = await RawClient.ConnectAsync(server.Target, Ct))
+        {
+            await SendIgnoringRefusalAsync(ephemeral);
+            Assert.Equal("", await ReceiveOrResetAsync(ephemeral));
+        }
+
+        using Socket privileged = VmciSocket.Create();
+        VmciSocket.Bind(privileged, new VmciEndPoint(VmciCid.Any, 900));
+        await TestSockets.ConnectAsync(privileged, server.Target, Ct);
+        await privileged.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
+        string response = await ReadAllAsync(privileged);
+
+        Assert.EndsWith("900 True", response.TrimEnd().Split("\r\n")[^2], StringComparison.Ordinal);
+        Assert.Contains(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 7 && e.Message.Contains("RequirePrivilegedPeerPort", StringComparison.Ordinal));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task KestrelMaxConcurrentConnections_AppliesOverVsock()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", () => "ok"),
+            configure: b => b.WebHost.ConfigureKestrel(k => k.Limits.MaxConcurrentConnections = 1));
+        using RawClient first = await ServedAsync(server);
+
+        using RawClient second = await RawClient.ConnectAsync(server.Target, Ct);
+        await SendIgnoringRefusalAsync(second);
+
+        Assert.Equal("", await ReceiveOrResetAsync(second));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task MutualTls_RequiresAClientCertificate_AndTheAppSeesIt()
+    {
+        using X509Certificate2 serverCertificate = ProtocolTests.SelfSignedCertificate("dashboard.vsock");
+        using X509Certificate2 clientCertificate = ProtocolTests.SelfSignedCertificate("agent.cid-1", clientAuth: true);
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", (HttpContext c) => $"{c.Connection.ClientCertificate?.Subject} cid={c.GetVmciConnection()!.PeerCid}"),
+            listen: l => l.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = serverCertificate,
+                ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+                // Trust exactly this client certificate (a real deployment pins its CA).
+                ClientCertificateValidation = (certificate, _, _) => certificate.Thumbprint == clientCertificate.Thumbprint,
+            }));
+        VsockGuard.EnsureMayConnect(server.Target);
+
+        HttpClient Client(X509Certificate2? certificate)
+        {
+            SocketsHttpHandler handler = VmciHttp.CreateHandler(server.Target);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == serverCertificate.Thumbprint;
+            if (certificate is not null)
+            {
+                handler.SslOptions.ClientCertificates = [certificate];
+            }
+
+            return new HttpClient(handler);
+        }
+
+        using HttpClient withCertificate = Client(clientCertificate);
+        using HttpClient without = Client(null);
+
+        Assert.Equal("CN=agent.cid-1 cid=1", await withCertificate.GetStringAsync("https://dashboard.vsock/", Ct));
+        await Assert.ThrowsAsync<HttpRequestException>(() => without.GetStringAsync("https://dashboard.vsock/", Ct));
+    }
+
+    private static async Task<RawClient> ServedAsync(VsockServer server)
+    {
+        RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n", Ct);
+        byte[] buffer = new byte[1024];
+        int n = await client.Socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(HangGuard, Ct);
+        Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, n), StringComparison.Ordinal);
+        return client;
+    }
+
+    private static async Task<RawClient> RetryUntilServedAsync(VsockServer server)
+    {
+        using var timeout = new CancellationTokenSource(HangGuard);
+        while (true)
+        {
+            RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
+            await SendIgnoringRefusalAsync(client);
+            byte[] buffer = new byte[1024];
+            int n;
+            try
+            {
+                n = await client.Socket.ReceiveAsync(buffer, SocketFlags.None, Ct);
+            }
+            catch (SocketException)
+            {
+                n = 0;
+            }
+
+            if (n > 0)
+            {
+                return client;
+            }
+
+            client.Dispose();
+            await Task.Delay(100, timeout.Token);
+        }
+    }
+
+    /// <summary>The server may already have closed the connection: then the write fails, which is the point.</summary>
+    private static async Task SendIgnoringRefusalAsync(RawClient client)
+    {
+        try
+        {
+            await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n", Ct);
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    private static async Task<string> ReceiveOrResetAsync(RawClient client)
+    {
+        try
+        {
+            return await client.ReceiveToEndAsync(Ct).WaitAsync(HangGuard, Ct);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            return "";
+        }
+    }
+
+    private static async Task<string> ReadAllAsync(Socket socket)
+    {
+        var text = new System.Text.StringBuilder();
+        byte[] buffer = new byte[4096];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(HangGuard, Ct)) > 0)
+        {
+            text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        return text.ToString();
+    }
+}
