@@ -76,6 +76,31 @@ public sealed class StreamTests
     }
 
     [VsockFact(VsockNeeds.Loopback)]
+    public async Task WritingAfterThePeerClosed_FailsWithAnError_NotSigpipe()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        using (listener)
+        {
+            Task<Socket> accept = listener.AcceptAsync(ct).AsTask();
+            using Socket client = await TestSockets.ConnectAsync(target, ct);
+            (await accept.WaitAsync(HangGuard, ct)).Dispose();
+
+            // The first writes may still be taken by the kernel; one soon fails. A SIGPIPE would end this process.
+            var ex = await Assert.ThrowsAsync<SocketException>(async () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    await client.SendAsync(new byte[4096], SocketFlags.None, ct);
+                    await Task.Delay(5, ct);
+                }
+            });
+
+            Assert.True(ex.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset or SocketError.ConnectionAborted, ex.ToString());
+        }
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
     public async Task SeqPacket_KeepsMessageBoundaries()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

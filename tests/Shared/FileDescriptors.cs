@@ -1,7 +1,7 @@
 using System.IO;
 using System.Linq;
 
-namespace Vmci.Native.Tests;
+namespace Vmci.Testing;
 
 internal static class FileDescriptors
 {

@@ -1,0 +1,125 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Xunit;
+
+namespace Vmci.Native.Tests;
+
+/// <summary>
+/// Random and mutated input for the endpoint parser and the sockaddr reader, for a fixed time budget
+/// (VMCI_FUZZ_SECONDS, default 3 each). Only the documented exceptions may come out; every failure
+/// names the seed that reproduces it (VMCI_FUZZ_SEED).
+/// </summary>
+public sealed class FuzzTests
+{
+    private static readonly string[] Pieces =
+        ["vsock://", "vsock:", "VSOCK://", ":", "::", "/", "-", "-1", "0", "1", "2", "3", "42", "1024", "4294967295", "4294967296",
+         "99999999999999999999", "any", "ANY", "local", "host", "hypervisor", " ", "\t", "+", "0x10", "١", "\0", "%", "?", "@", "[", "]", "é"];
+
+    private static TimeSpan Budget => TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("VMCI_FUZZ_SECONDS") ?? "3", CultureInfo.InvariantCulture));
+
+    private static int Seed => Environment.GetEnvironmentVariable("VMCI_FUZZ_SEED") is { } seed ? int.Parse(seed, CultureInfo.InvariantCulture) : Random.Shared.Next();
+
+    [Fact]
+    public void Parser_ThrowsOnlyFormatException_AndWhatItAcceptsRoundTrips()
+    {
+        int seed = Seed;
+        var random = new Random(seed);
+        var clock = Stopwatch.StartNew();
+        long cases = 0;
+        while (clock.Elapsed < Budget)
+        {
+            string input = random.Next(4) == 0 ? RandomText(random) : Compose(random);
+            cases++;
+            try
+            {
+                VmciEndPoint parsed = VmciEndPoint.Parse(input);
+                Assert.True(VmciEndPoint.TryParse(input, out VmciEndPoint? again) && again.Equals(parsed), $"seed {seed}: TryParse disagrees with Parse on '{input}'");
+                Assert.True(VmciEndPoint.Parse(parsed.ToString()).Equals(parsed), $"seed {seed}: '{input}' -> {parsed} does not round-trip");
+            }
+            catch (FormatException ex)
+            {
+                Assert.False(VmciEndPoint.TryParse(input, out _), $"seed {seed}: TryParse accepted '{input}' that Parse refused");
+                Assert.Contains("is not a vsock endpoint", ex.Message, StringComparison.Ordinal);
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"seed {seed}: '{Escape(input)}' threw {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+
+        Assert.True(cases > 1000, $"only {cases} cases in {Budget}");
+    }
+
+    [Fact]
+    public void SockaddrReader_ThrowsOnlyArgumentException_AndRoundTrips()
+    {
+        int seed = Seed;
+        var random = new Random(seed);
+        var clock = Stopwatch.StartNew();
+        var template = new VmciEndPoint(1, 1);
+        while (clock.Elapsed < Budget)
+        {
+            int size = random.Next(2) == 0 ? 16 : random.Next(2, 40);
+            var address = new SocketAddress(AddressFamily.Unspecified, size);
+            Span<byte> bytes = address.Buffer.Span[..size];
+            random.NextBytes(bytes);
+            if (random.Next(2) == 0)
+            {
+                // Half the time a real AF_VSOCK family, so the reader gets past its first check.
+                BitConverter.TryWriteBytes(bytes, (ushort)40);
+            }
+
+            try
+            {
+                var endPoint = (VmciEndPoint)template.Create(address);
+                SocketAddress again = endPoint.Serialize();
+                Assert.True(endPoint.Equals(template.Create(again)), $"seed {seed}: {endPoint} does not survive Serialize/Create");
+            }
+            catch (ArgumentException)
+            {
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"seed {seed}: {Convert.ToHexString(bytes)} threw {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+    }
+
+    private static string Compose(Random random)
+    {
+        var text = new StringBuilder();
+        int parts = random.Next(1, 7);
+        for (int i = 0; i < parts; i++)
+        {
+            text.Append(Pieces[random.Next(Pieces.Length)]);
+        }
+
+        return text.ToString();
+    }
+
+    private static string RandomText(Random random)
+    {
+        char[] chars = new char[random.Next(0, 30)];
+        for (int i = 0; i < chars.Length; i++)
+        {
+            chars[i] = (char)random.Next(0, 0x3000);
+        }
+
+        return new string(chars);
+    }
+
+    private static string Escape(string text)
+    {
+        var escaped = new StringBuilder();
+        foreach (char c in text)
+        {
+            escaped.Append(c is < ' ' or > '~' ? $"\\u{(int)c:x4}" : c.ToString());
+        }
+
+        return escaped.ToString();
+    }
+}
