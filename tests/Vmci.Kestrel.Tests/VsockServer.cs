@@ -44,11 +44,17 @@ internal sealed class VsockServer : IAsyncDisposable
         Action<VmciTransportOptions>? transport = null,
         Action<WebApplicationBuilder>? configure = null,
         string[]? args = null,
-        uint port = VmciPort.Any)
+        uint port = VmciPort.Any,
+        bool captureLogs = true)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [], EnvironmentName = "Development" });
         var logs = new LogSink();
-        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.ClearProviders();
+        if (captureLogs)
+        {
+            // Kept in memory for assertions; long runs switch it off, or it would look like a leak.
+            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
+        }
         builder.WebHost.UseVmci(transport ?? (static _ => { }));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

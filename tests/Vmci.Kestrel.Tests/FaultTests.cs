@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Vmci.Native;
+using Vmci.Testing;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+/// <summary>Overload, slow peers and a soak: the server keeps serving and keeps nothing it should not.</summary>
+[Trait("Category", "Vsock")]
+[Collection(nameof(ResourceTests))]
+public sealed class FaultTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task BacklogOverflow_RefusesClearly_ThenTheServerAcceptsAgain()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "ok"), transport: t => t.Backlog = 1);
+        int before = FileDescriptors.Count();
+        var outcomes = new ConcurrentBag<string>();
+
+        // 300 connects at once against a backlog of 1: vsock resets the ones that find the queue full.
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(async _ =>
+        {
+            try
+            {
+                using Socket socket = await TestSockets.ConnectAsync(server.Target, Ct);
+                outcomes.Add("connected");
+            }
+            catch (VmciSocketException ex)
+            {
+                outcomes.Add(ex.SocketErrorCode.ToString());
+                Assert.Equal(SocketError.ConnectionRefused, ex.SocketErrorCode);
+                Assert.Contains($"nothing listens on port {server.Target.Port} at CID 1", ex.Message, StringComparison.Ordinal);
+            }
+        }));
+
+        Assert.Contains("connected", outcomes);
+        using HttpClient client = server.CreateClient();
+        Assert.Equal("ok", await client.GetStringAsync("/", Ct));
+        client.Dispose();
+        await WaitForAsync(() => FileDescriptors.Count() <= before);
+        Assert.Equal(before, FileDescriptors.Count());
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task SlowSender_BelowTheMinimumDataRate_IsCutOff()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapPost("/", async (HttpRequest request) => (await new System.IO.StreamReader(request.Body).ReadToEndAsync(request.HttpContext.RequestAborted)).Length),
+            configure: b => b.WebHost.ConfigureKestrel(k => k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1000, gracePeriod: TimeSpan.FromSeconds(2))));
+        using RawClient slow = await RawClient.ConnectAsync(server.Target, Ct);
+
+        await slow.SendAsync("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", Ct);
+        var clock = Stopwatch.StartNew();
+        string response = "";
+        try
+        {
+            // One byte a second, far below 1000 B/s.
+            for (int i = 0; i < 60 && slow.Socket.Poll(0, SelectMode.SelectRead) is false; i++)
+            {
+                await slow.SendAsync("a", Ct);
+                await Task.Delay(1000, Ct);
+            }
+
+            response = await slow.ReceiveToEndAsync(Ct);
+        }
+        catch (SocketException)
+        {
+            // Cut off while sending: also a cut-off.
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), $"not cut off after {clock.Elapsed}");
+        Assert.True(response.Length == 0 || response.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), response);
+    }
+
+    /// <summary>A short soak in every run; VMCI_LONG_TESTS=1 runs the 30-minute one.</summary>
+    [VsockFact(VsockNeeds.Loopback)]
+    public Task Soak_Short_MemoryAndDescriptorsStayFlat() => SoakAsync(TimeSpan.FromSeconds(20));
+
+    [VsockFact(VsockNeeds.Loopback, Explicit = true)]
+    public Task Soak_ThirtyMinutes_MemoryAndDescriptorsStayFlat() => SoakAsync(TimeSpan.FromMinutes(30));
+
+    private static async Task SoakAsync(TimeSpan duration)
+    {
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/{n:int}", (int n) => new string('x', n)), captureLogs: false);
+        await Task.Delay(500, Ct);
+        int descriptorsBefore = FileDescriptors.Count();
+
+        // A third of the time to let pools and caches reach their size, then the rest must not grow them.
+        (long requests, long disconnects) = await LoadAsync(server, duration / 3);
+        await WaitForAsync(() => FileDescriptors.Count() <= descriptorsBefore);
+        long memoryWarm = ManagedAfterCollection();
+        (long moreRequests, long moreDisconnects) = await LoadAsync(server, duration - duration / 3);
+        await WaitForAsync(() => FileDescriptors.Count() <= descriptorsBefore);
+        long memoryAfter = ManagedAfterCollection();
+
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"soak {duration}: {requests + moreRequests} requests, {disconnects + moreDisconnects} disconnects; live managed memory {memoryWarm} -> {memoryAfter} bytes; socket descriptors {descriptorsBefore} -> {FileDescriptors.Count()}");
+        Assert.True(moreRequests > 0 && moreDisconnects > 0, $"{moreRequests} requests, {moreDisconnects} disconnects");
+        Assert.Equal(descriptorsBefore, FileDescriptors.Count());
+        Assert.True(memoryAfter - memoryWarm < 4 << 20,
+            $"live managed memory grew from {memoryWarm} to {memoryAfter} bytes over {moreRequests} requests and {moreDisconnects} disconnects (after {requests} and {disconnects} to warm up)");
+    }
+
+    /// <summary>Eight workers: half make keep-alive requests, half leave in the middle of a 200 KB response.</summary>
+    private static async Task<(long Requests, long Disconnects)> LoadAsync(VsockServer server, TimeSpan duration)
+    {
+        long requests = 0, disconnects = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async worker =>
+        {
+            var rng = new Random(worker);
+            while (clock.Elapsed < duration)
+            {
+                if (rng.Next(2) == 0)
+                {
+                    using HttpClient client = server.CreateClient();
+                    for (int i = 0; i < 5; i++)
+                    {
+                        Assert.Equal(1000, (await client.GetStringAsync("/1000", Ct)).Length);
+                        Interlocked.Increment(ref requests);
+                    }
+                }
+                else
+                {
+                    using RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
+                    await client.SendAsync("GET /200000 HTTP/1.1\r\nHost: x\r\n\r\n", Ct);
+                    await client.Socket.ReceiveAsync(new byte[100], SocketFlags.None, Ct);
+                    Interlocked.Increment(ref disconnects);
+                }
+            }
+        }));
+        return (requests, disconnects);
+    }
+
+    private static long ManagedAfterCollection()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!condition() && !timeout.IsCancellationRequested)
+        {
+            await Task.Delay(100, CancellationToken.None);
+        }
+    }
+}
