@@ -85,6 +85,127 @@ public sealed class FaultTests
         Assert.True(response.Length == 0 || response.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), response);
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task HalfCloseAfterTheRequest_IsTreatedAsOnTcp()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", () => "ok"),
+            configure: b => b.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0)));
+        string tcp = server.Addresses.Single(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+        var tcpEndPoint = System.Net.IPEndPoint.Parse(tcp["http://".Length..]);
+
+        using RawClient vsock = await RawClient.ConnectAsync(server.Target, Ct);
+        using var tcpSocket = new Socket(System.Net.Sockets.AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await tcpSocket.ConnectAsync(tcpEndPoint, Ct);
+        byte[] request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray();
+        await vsock.Socket.SendAsync(request, SocketFlags.None, Ct);
+        await tcpSocket.SendAsync(request, SocketFlags.None, Ct);
+        vsock.Socket.Shutdown(SocketShutdown.Send);
+        tcpSocket.Shutdown(SocketShutdown.Send);
+
+        string overVsock = await ReadToEndOrResetAsync(vsock.Socket);
+        string overTcp = await ReadToEndOrResetAsync(tcpSocket);
+
+        // Kestrel takes the FIN as the client leaving and drops the response, on TCP as on vsock.
+        Assert.Equal(StatusLine(overTcp), StatusLine(overVsock));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ClientLeavingMidBody_AbortsThatRequestOnly()
+    {
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using VsockServer server = await VsockServer.StartAsync(app =>
+        {
+            app.MapPost("/", async (HttpRequest request) =>
+            {
+                try
+                {
+                    await request.Body.CopyToAsync(System.IO.Stream.Null, request.HttpContext.RequestAborted);
+                    return "complete";
+                }
+                catch (Exception ex)
+                {
+                    failed.TrySetResult(ex);
+                    throw;
+                }
+            });
+            app.MapGet("/", () => "still here");
+        });
+
+        using (RawClient leaving = await RawClient.ConnectAsync(server.Target, Ct))
+        {
+            await leaving.SendAsync("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + new string('a', 1000), Ct);
+            await Task.Delay(200, Ct);
+        }
+
+        Exception seen = await failed.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        using HttpClient client = server.CreateClient();
+
+        Assert.True(seen is OperationCanceledException or System.IO.IOException or Microsoft.AspNetCore.Http.BadHttpRequestException, seen.ToString());
+        Assert.Equal("still here", await client.GetStringAsync("/", Ct));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ShutdownUnderLoad_NoRequestSucceedsWithoutItsWholeBody()
+    {
+        byte[] payload = System.Security.Cryptography.RandomNumberGenerator.GetBytes(256 * 1024);
+        int started = 0;
+        var allStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", async (HttpContext context) =>
+        {
+            if (Interlocked.Increment(ref started) == 20)
+            {
+                allStarted.SetResult();
+            }
+
+            await Task.Delay(1000, CancellationToken.None);
+            await context.Response.Body.WriteAsync(payload, CancellationToken.None);
+        }), configure: b => b.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(30)));
+        try
+        {
+            using HttpClient client = server.CreateClient();
+            Task<byte[]>[] inFlight = Enumerable.Range(0, 20).Select(_ => client.GetByteArrayAsync("/", Ct)).ToArray();
+            await allStarted.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+
+            await server.App.StopAsync(CancellationToken.None);
+
+            byte[] expected = System.Security.Cryptography.SHA256.HashData(payload);
+            // The shutdown timeout leaves time for all of them: each must succeed, and with its whole body
+            // (a short body would fail the hash, not pass as a success).
+            foreach (Task<byte[]> request in inFlight)
+            {
+                Assert.Equal(expected, System.Security.Cryptography.SHA256.HashData(await request));
+            }
+
+            await Assert.ThrowsAsync<VmciSocketException>(() => TestSockets.ConnectAsync(server.Target, Ct).AsTask());
+        }
+        finally
+        {
+            await server.App.DisposeAsync();
+        }
+    }
+
+    private static string StatusLine(string response) => response.Length == 0 ? "(nothing)" : response.Split("\r\n")[0];
+
+    private static async Task<string> ReadToEndOrResetAsync(Socket socket)
+    {
+        var text = new System.Text.StringBuilder();
+        byte[] buffer = new byte[4096];
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), Ct)) > 0)
+            {
+                text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>A short soak in every run; VMCI_LONG_TESTS=1 runs the 30-minute one.</summary>
     [VsockFact(VsockNeeds.Loopback)]
     public Task Soak_Short_MemoryAndDescriptorsStayFlat() => SoakAsync(TimeSpan.FromSeconds(20));
