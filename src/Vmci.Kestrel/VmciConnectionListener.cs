@@ -94,7 +94,7 @@ internal sealed class VmciConnectionListener : IConnectionListener
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
             {
                 // The peer gave up between connect and accept: its business, not a server error.
-                VmciTransportLog.AcceptReset(_logger, null);
+                VmciTransportLog.AcceptReset(_logger);
                 continue;
             }
 
@@ -117,7 +117,7 @@ internal sealed class VmciConnectionListener : IConnectionListener
         }
         catch (SocketException)
         {
-            VmciTransportLog.AcceptReset(_logger, null);
+            VmciTransportLog.AcceptReset(_logger);
             accepted.Dispose();
             return null;
         }

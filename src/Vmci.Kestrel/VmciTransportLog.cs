@@ -15,8 +15,8 @@ internal static partial class VmciTransportLog
     [LoggerMessage(3, LogLevel.Debug, "Accepted a connection from {RemoteEndPoint} on {LocalEndPoint}.", EventName = "Accepted")]
     public static partial void Accepted(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
 
-    [LoggerMessage(4, LogLevel.Debug, "A connection from {RemoteEndPoint} was reset before it could be accepted.", EventName = "AcceptReset")]
-    public static partial void AcceptReset(ILogger logger, VmciEndPoint? remoteEndPoint);
+    [LoggerMessage(4, LogLevel.Debug, "A connection was reset by its peer before it could be accepted.", EventName = "AcceptReset")]
+    public static partial void AcceptReset(ILogger logger);
 
     [LoggerMessage(5, LogLevel.Information, "Stopped listening on {EndPoint}.", EventName = "Unbound")]
     public static partial void Unbound(ILogger logger, VmciEndPoint endPoint);
