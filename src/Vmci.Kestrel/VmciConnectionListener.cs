@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
@@ -20,12 +19,14 @@ internal sealed class VmciConnectionListener : IConnectionListener
     private readonly FrozenSet<uint> _allowedPeerCids;
     private readonly bool _requirePrivilegedPeerPort;
     private readonly int? _maxConnectionsPerPeerCid;
-    private readonly ConcurrentDictionary<uint, int> _connectionsPerPeerCid = new();
+    private readonly VmciPeerConnectionCounter _peerConnections;
     private readonly ILogger _logger;
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
     private int _unbound;
 
-    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
     {
+        _peerConnections = peerConnections;
         _listenSocket = listenSocket;
         EndPoint = endPoint;
         _logger = logger;
@@ -38,13 +39,13 @@ internal sealed class VmciConnectionListener : IConnectionListener
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
     public EndPoint EndPoint { get; }
 
-    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
     {
         Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
         try
         {
             var bound = (VmciEndPoint)socket.LocalEndPoint!;
-            var listener = new VmciConnectionListener(socket, bound, options, logger);
+            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, logger);
             VmciTransportLog.Listening(logger, bound, options.Backlog);
             return listener;
         }
@@ -97,6 +98,14 @@ internal sealed class VmciConnectionListener : IConnectionListener
                 VmciTransportLog.AcceptReset(_logger);
                 continue;
             }
+            catch (SocketException ex)
+            {
+                // Out of descriptors or buffers: say so, wait a moment, and keep accepting. Ending the loop
+                // would stop this endpoint for good while the server looks healthy.
+                VmciTransportLog.AcceptFailed(_logger, (VmciEndPoint)EndPoint, ex);
+                await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
 
             if (TryCreateConnection(accepted) is { } connection)
             {
@@ -136,7 +145,7 @@ internal sealed class VmciConnectionListener : IConnectionListener
             return null;
         }
 
-        if (_maxConnectionsPerPeerCid is int limit && !TryCountConnection(remote.Cid, limit))
+        if (_maxConnectionsPerPeerCid is int limit && !_peerConnections.TryAdd(remote.Cid, limit))
         {
             VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
             accepted.Dispose();
@@ -148,28 +157,10 @@ internal sealed class VmciConnectionListener : IConnectionListener
         if (_maxConnectionsPerPeerCid is not null)
         {
             uint cid = remote.Cid;
-            connection.ConnectionClosed.Register(() => _connectionsPerPeerCid.AddOrUpdate(cid, 0, static (_, n) => n - 1));
+            connection.ConnectionClosed.Register(() => _peerConnections.Release(cid));
         }
 
         return connection;
-    }
-
-    /// <summary>Counts one more connection of <paramref name="cid"/>, unless it already has <paramref name="limit"/>.</summary>
-    private bool TryCountConnection(uint cid, int limit)
-    {
-        while (true)
-        {
-            int current = _connectionsPerPeerCid.GetOrAdd(cid, 0);
-            if (current >= limit)
-            {
-                return false;
-            }
-
-            if (_connectionsPerPeerCid.TryUpdate(cid, current + 1, current))
-            {
-                return true;
-            }
-        }
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

@@ -18,6 +18,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
 {
     private readonly VmciTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly VmciPeerConnectionCounter _peerConnections = new();
 
     /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel.</summary>
     public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
@@ -43,7 +44,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _loggerFactory.CreateLogger("Vmci.Kestrel"));
+        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel"));
         return new ValueTask<IConnectionListener>(listener);
     }
 }

@@ -50,7 +50,8 @@ public sealed class VmciTransportOptions
     public ISet<uint> AllowedPeerCids { get; } = new HashSet<uint>();
 
     /// <summary>
-    /// The most connections one peer CID may have open at once; a connection over the limit is closed right
+    /// The most connections one peer CID may have open at once, over all of the server's vsock endpoints
+    /// together; a connection over the limit is closed right
     /// after accept, before a byte of it is read, and logged. Null means no limit.
     /// </summary>
     /// <remarks>

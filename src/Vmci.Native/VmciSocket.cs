@@ -81,7 +81,9 @@ public static class VmciSocket
     /// <see cref="Socket.LocalEndPoint"/> (for a listener on <see cref="VmciCid.Any"/>, <c>vsock://any:PORT</c>),
     /// while this returns the CID the peer actually connected to.
     /// </remarks>
-    /// <exception cref="VmciSocketException">The socket is not an AF_VSOCK socket or is closed.</exception>
+    /// <exception cref="VmciSocketException">The kernel refused getsockname.</exception>
+    /// <exception cref="ArgumentException">The socket is not an AF_VSOCK socket.</exception>
+    /// <exception cref="ObjectDisposedException">The socket is closed.</exception>
     public static unsafe VmciEndPoint GetLocalEndPoint(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);

@@ -95,6 +95,12 @@ public static class VmciSocketOptions
         long seconds = ticks / TimeSpan.TicksPerSecond;
         // Round partial microseconds up so that a tiny positive timeout never becomes 0 (which the kernel reads as "default").
         long microseconds = ((ticks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerMicrosecond - 1) / TimeSpan.TicksPerMicrosecond;
+        if (microseconds == 1_000_000)
+        {
+            // Rounding up reached the next second; tv_usec must stay below 1,000,000 (ERANGE otherwise).
+            seconds++;
+            microseconds = 0;
+        }
         Span<byte> timeval = stackalloc byte[2 * IntPtr.Size];
         WriteNative(timeval, seconds);
         WriteNative(timeval[IntPtr.Size..], microseconds);

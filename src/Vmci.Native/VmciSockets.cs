@@ -64,6 +64,11 @@ public static class VmciSockets
         {
             throw VmciErrors.FromErrno(Interop.Errno.EACCES, VmciOperation.GetLocalCid);
         }
+        catch (IOException)
+        {
+            // The node exists but no driver answers it (ENODEV, ENXIO): as good as no vsock at all.
+            throw VmciErrors.FromErrno(Interop.Errno.ENODEV, VmciOperation.GetLocalCid);
+        }
 
         using (device)
         {

@@ -92,6 +92,13 @@ internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadO
             {
                 break;
             }
+            catch (SocketException ex)
+            {
+                // Out of descriptors, say: report it, wait a moment, keep forwarding.
+                Console.Error.WriteLine($"vmci forward: accepting on {bound} failed: {ex.Message}; retrying");
+                await Task.Delay(100, CancellationToken.None);
+                continue;
+            }
 
             _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
         }
@@ -139,7 +146,11 @@ internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadO
         }
     }
 
-    /// <summary>Copies until the source ends, then passes the end on (shutdown send), so half-closes survive.</summary>
+    /// <summary>
+    /// Copies one direction until its source ends or fails, then passes the end on (shutdown send). The other
+    /// direction keeps running, so a server's answer still reaches a client whose upload it cut short; the
+    /// caller disposes both sockets once both directions are done.
+    /// </summary>
     private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[64 * 1024];
@@ -154,14 +165,25 @@ internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadO
                     sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, cancellationToken);
                 }
             }
-
-            to.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
-            // One side went away: end both.
-            from.Dispose();
-            to.Dispose();
+            // This direction is over (reset, or the destination stopped reading); stop taking from its source.
+            TryShutdown(from, SocketShutdown.Receive);
+        }
+
+        TryShutdown(to, SocketShutdown.Send);
+    }
+
+    private static void TryShutdown(Socket socket, SocketShutdown how)
+    {
+        try
+        {
+            socket.Shutdown(how);
+        }
+        catch (SocketException)
+        {
+            // Already gone: nothing left to pass on.
         }
     }
 }

@@ -124,7 +124,8 @@ internal static class GatewayCommand
             string path = context.Request.Path.Value ?? "/";
             if (path.StartsWith("/vm/", StringComparison.Ordinal) && path.Count(c => c == '/') == 2 && path.Length > 4)
             {
-                context.Response.Redirect($"{path}/{context.Request.QueryString}");
+                // The escaped form: a decoded path may hold characters a header cannot.
+                context.Response.Redirect($"{context.Request.Path.ToUriComponent()}/{context.Request.QueryString}");
                 return Task.CompletedTask;
             }
 

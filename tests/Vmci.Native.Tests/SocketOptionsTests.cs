@@ -81,6 +81,17 @@ public sealed class SocketOptionsTests
     }
 
     [VsockFact(VsockNeeds.AfVsock)]
+    public void ConnectTimeout_JustBelowAWholeSecond_RoundsUpWithoutOverflowingMicroseconds()
+    {
+        using Socket socket = VmciSocket.Create();
+
+        // 2.9999991 s: rounding up to whole microseconds gives 3 s, not 2 s + 1,000,000 us (ERANGE).
+        socket.SetVmciConnectTimeout(TimeSpan.FromTicks(29_999_991));
+
+        Assert.Equal(TimeSpan.FromSeconds(3), socket.GetVmciConnectTimeout());
+    }
+
+    [VsockFact(VsockNeeds.AfVsock)]
     public void VmciOnlyOptions_SayTheyNeedTheVmciTransport()
     {
         Assert.SkipWhen(VsockEnvironment.HasVmciTransport, "the VMCI transport is loaded here");
