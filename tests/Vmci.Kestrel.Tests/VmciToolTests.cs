@@ -7,6 +7,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Vmci.Native;
@@ -141,6 +142,22 @@ public sealed class VmciToolTests
 
         Assert.StartsWith("GET HTTP/1.1 x-test= cid=1 length=0", echo, StringComparison.Ordinal);
         Assert.Equal($"POST HTTP/1.1 x-test= cid=1 length=3000000 sha={Convert.ToHexString(SHA256.HashData(Bytes(3_000_000)))[..16]}", posted);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Forward_DeliversTheServersAnswer_ToAnUploadItCutShort()
+    {
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapPost("/", async (HttpRequest request) => (await ReadAllAsync(request.Body)).Length),
+            configure: b => b.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1000));
+        int port = ExternalProcess.FreeTcpPort();
+        using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{server.Target.Port}"]);
+        await forward.WaitForLineAsync("vmci forward: listening on");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+        using HttpResponseMessage response = await client.PostAsync("/", new ByteArrayContent(Bytes(5_000_000)), Ct);
+
+        Assert.Equal(413, (int)response.StatusCode);
     }
 
     [VsockFact(VsockNeeds.Loopback)]
