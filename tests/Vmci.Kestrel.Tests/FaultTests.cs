@@ -103,8 +103,8 @@ public sealed class FaultTests
         vsock.Socket.Shutdown(SocketShutdown.Send);
         tcpSocket.Shutdown(SocketShutdown.Send);
 
-        string overVsock = await ReadToEndOrResetAsync(vsock.Socket);
-        string overTcp = await ReadToEndOrResetAsync(tcpSocket);
+        string overVsock = await RawClient.ReceiveToEndOrResetAsync(vsock.Socket, Ct);
+        string overTcp = await RawClient.ReceiveToEndOrResetAsync(tcpSocket, Ct);
 
         // Kestrel takes the FIN as the client leaving and drops the response, on TCP as on vsock.
         Assert.Equal(StatusLine(overTcp), StatusLine(overVsock));
@@ -186,25 +186,6 @@ public sealed class FaultTests
     }
 
     private static string StatusLine(string response) => response.Length == 0 ? "(nothing)" : response.Split("\r\n")[0];
-
-    private static async Task<string> ReadToEndOrResetAsync(Socket socket)
-    {
-        var text = new System.Text.StringBuilder();
-        byte[] buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), Ct)) > 0)
-            {
-                text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
-            }
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
-        {
-        }
-
-        return text.ToString();
-    }
 
     /// <summary>A short soak in every run; VMCI_LONG_TESTS=1 runs the 30-minute one.</summary>
     [VsockFact(VsockNeeds.Loopback)]

@@ -42,5 +42,25 @@ internal sealed class RawClient : IDisposable
         return text.ToString();
     }
 
+    /// <summary>Everything until the peer closes; a reset counts as the end (what was read so far is kept).</summary>
+    public static async Task<string> ReceiveToEndOrResetAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        byte[] buffer = new byte[16384];
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(60), cancellationToken)) > 0)
+            {
+                text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+        }
+
+        return text.ToString();
+    }
+
     public void Dispose() => Socket.Dispose();
 }

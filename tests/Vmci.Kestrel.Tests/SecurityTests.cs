@@ -34,7 +34,7 @@ public sealed class SecurityTests
         using (RawClient third = await RawClient.ConnectAsync(server.Target, Ct))
         {
             await SendIgnoringRefusalAsync(third);
-            Assert.Equal("", await ReceiveOrResetAsync(third));
+            Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(third.Socket, Ct));
         }
 
         first.Dispose();
@@ -54,14 +54,14 @@ public sealed class SecurityTests
         using (RawClient ephemeral = await RawClient.ConnectAsync(server.Target, Ct))
         {
             await SendIgnoringRefusalAsync(ephemeral);
-            Assert.Equal("", await ReceiveOrResetAsync(ephemeral));
+            Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(ephemeral.Socket, Ct));
         }
 
         using Socket privileged = VmciSocket.Create();
         VmciSocket.Bind(privileged, new VmciEndPoint(VmciCid.Any, 900));
         await TestSockets.ConnectAsync(privileged, server.Target, Ct);
         await privileged.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
-        string response = await ReadAllAsync(privileged);
+        string response = await RawClient.ReceiveToEndOrResetAsync(privileged, Ct);
 
         Assert.EndsWith("900 True", response.TrimEnd().Split("\r\n")[^2], StringComparison.Ordinal);
         Assert.Contains(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 7 && e.Message.Contains("RequirePrivilegedPeerPort", StringComparison.Ordinal));
@@ -78,7 +78,7 @@ public sealed class SecurityTests
         using RawClient second = await RawClient.ConnectAsync(server.Target, Ct);
         await SendIgnoringRefusalAsync(second);
 
-        Assert.Equal("", await ReceiveOrResetAsync(second));
+        Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(second.Socket, Ct));
     }
 
     [VsockFact(VsockNeeds.Loopback)]
@@ -164,30 +164,5 @@ public sealed class SecurityTests
         catch (SocketException)
         {
         }
-    }
-
-    private static async Task<string> ReceiveOrResetAsync(RawClient client)
-    {
-        try
-        {
-            return await client.ReceiveToEndAsync(Ct).WaitAsync(HangGuard, Ct);
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
-        {
-            return "";
-        }
-    }
-
-    private static async Task<string> ReadAllAsync(Socket socket)
-    {
-        var text = new System.Text.StringBuilder();
-        byte[] buffer = new byte[4096];
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(HangGuard, Ct)) > 0)
-        {
-            text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
-        }
-
-        return text.ToString();
     }
 }
