@@ -45,21 +45,14 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
 
     private static VmciEndPoint ParseUrl(string key, string url)
     {
-        if (VmciEndPoint.TryParse(url, out VmciEndPoint? endPoint))
-        {
-            return endPoint;
-        }
-
         try
         {
-            VmciEndPoint.Parse(url);
+            return VmciEndPoint.Parse(url);
         }
         catch (FormatException ex)
         {
             throw new InvalidOperationException($"The setting {key} is not valid: {ex.Message}", ex);
         }
-
-        throw new InvalidOperationException($"The setting {key} = '{url}' is not a vsock endpoint.");
     }
 
     private static HttpProtocols? ParseProtocols(string key, string? text)

@@ -111,7 +111,6 @@ internal static class VmciErrors
         VmciOperation.Bind => $"Binding {endPoint}",
         VmciOperation.Listen => $"Listening on {endPoint}",
         VmciOperation.Connect => $"Connecting to {endPoint}",
-        VmciOperation.Accept => $"Accepting on {endPoint}",
         VmciOperation.GetOption => $"Reading the vsock option {option}",
         VmciOperation.SetOption => $"Setting the vsock option {option}",
         VmciOperation.GetLocalEndPoint => "Reading the socket's local address (getsockname)",

@@ -9,7 +9,6 @@ internal enum VmciOperation
     Bind,
     Listen,
     Connect,
-    Accept,
     GetOption,
     SetOption,
     GetLocalCid,

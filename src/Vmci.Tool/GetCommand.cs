@@ -59,8 +59,10 @@ internal static class GetCommand
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        string host = url.EndPoint.Port <= ushort.MaxValue ? $"cid-{url.EndPoint.Cid}:{url.EndPoint.Port}" : $"cid-{url.EndPoint.Cid}";
-        using var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{host.Split(':')[0]}{url.PathAndQuery}"))
+        // The Host header carries the port only where a URL can (up to 65535).
+        string hostName = $"cid-{url.EndPoint.Cid}";
+        string host = url.EndPoint.Port <= ushort.MaxValue ? $"{hostName}:{url.EndPoint.Port}" : hostName;
+        using var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{hostName}{url.PathAndQuery}"))
         {
             Version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -104,29 +104,25 @@ public sealed class StreamTests
     public async Task SeqPacket_KeepsMessageBoundaries()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        using Socket listener = VmciSocket.Create(SocketType.Seqpacket);
-        VmciSocket.Bind(listener, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
-        listener.Listen();
-        var target = new VmciEndPoint(VmciCid.Local, ((VmciEndPoint)listener.LocalEndPoint!).Port);
-        Task<Socket> accept = listener.AcceptAsync(ct).AsTask();
-        using Socket client = VmciSocket.Create(SocketType.Seqpacket);
-        await TestSockets.ConnectAsync(client, target, ct);
-        using Socket server = await accept.WaitAsync(HangGuard, ct);
-
-        int[] sizes = [1, 7, 1000, 30_000, 2];
-        foreach (int size in sizes)
+        (Socket client, Socket server) = await SeqPacketPairAsync(ct);
+        using (client)
+        using (server)
         {
-            byte[] message = Enumerable.Repeat((byte)size, size).ToArray();
-            Assert.Equal(size, await client.SendAsync(message, SocketFlags.None, ct));
-        }
+            int[] sizes = [1, 7, 1000, 30_000, 2];
+            foreach (int size in sizes)
+            {
+                byte[] message = Enumerable.Repeat((byte)size, size).ToArray();
+                Assert.Equal(size, await client.SendAsync(message, SocketFlags.None, ct));
+            }
 
-        // Every send arrives as one receive of exactly its size, though the buffer could hold them all.
-        byte[] buffer = new byte[64 * 1024];
-        foreach (int size in sizes)
-        {
-            int received = await server.ReceiveAsync(buffer, SocketFlags.None, ct).AsTask().WaitAsync(HangGuard, ct);
-            Assert.Equal(size, received);
-            Assert.All(buffer[..received], b => Assert.Equal((byte)size, b));
+            // Every send arrives as one receive of exactly its size, though the buffer could hold them all.
+            byte[] buffer = new byte[64 * 1024];
+            foreach (int size in sizes)
+            {
+                int received = await server.ReceiveAsync(buffer, SocketFlags.None, ct).AsTask().WaitAsync(HangGuard, ct);
+                Assert.Equal(size, received);
+                Assert.All(buffer[..received], b => Assert.Equal((byte)size, b));
+            }
         }
     }
 
@@ -134,26 +130,41 @@ public sealed class StreamTests
     public async Task SeqPacket_TruncatesAMessageLargerThanTheBuffer()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
+        (Socket client, Socket server) = await SeqPacketPairAsync(ct);
+        using (client)
+        using (server)
+        {
+            await client.SendAsync(new byte[100], SocketFlags.None, ct);
+            await client.SendAsync(new byte[] { 42 }, SocketFlags.None, ct);
+
+            byte[] small = new byte[10];
+            int n = await server.ReceiveAsync(small, SocketFlags.None, ct);
+            Assert.Equal(10, n);
+            n = await server.ReceiveAsync(small, SocketFlags.None, ct);
+            Assert.Equal(1, n);
+            Assert.Equal(42, small[0]);
+        }
+    }
+
+    /// <summary>A connected seqpacket pair over CID 1; the listener is gone once they are.</summary>
+    private static async Task<(Socket Client, Socket Server)> SeqPacketPairAsync(CancellationToken ct)
+    {
         using Socket listener = VmciSocket.Create(SocketType.Seqpacket);
         VmciSocket.Bind(listener, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
         listener.Listen();
         var target = new VmciEndPoint(VmciCid.Local, ((VmciEndPoint)listener.LocalEndPoint!).Port);
         Task<Socket> accept = listener.AcceptAsync(ct).AsTask();
-        using Socket client = VmciSocket.Create(SocketType.Seqpacket);
-        await TestSockets.ConnectAsync(client, target, ct);
-        using Socket server = await accept.WaitAsync(HangGuard, ct);
-
-        await client.SendAsync(new byte[100], SocketFlags.None, ct);
-        await client.SendAsync(new byte[] { 42 }, SocketFlags.None, ct);
-
-        byte[] small = new byte[10];
-        SocketReceiveMessageFromResult first = default;
-        int n = await server.ReceiveAsync(small, SocketFlags.None, ct);
-        Assert.Equal(10, n);
-        n = await server.ReceiveAsync(small, SocketFlags.None, ct);
-        Assert.Equal(1, n);
-        Assert.Equal(42, small[0]);
-        _ = first;
+        Socket client = VmciSocket.Create(SocketType.Seqpacket);
+        try
+        {
+            await TestSockets.ConnectAsync(client, target, ct);
+            return (client, await accept.WaitAsync(HangGuard, ct));
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
     }
 
     private static async Task EchoOnceAsync(Socket listener, CancellationToken ct)
