@@ -70,8 +70,12 @@ internal static class VmciErrors
                 (SocketError.SocketNotSupported, "vsock datagram sockets are implemented only by VMware's VMCI transport, which this kernel does not have. Use a stream socket, or a seqpacket socket to keep message boundaries."),
             (VmciOperation.CreateSeqPacket, ENODEV or ESOCKTNOSUPPORT or EPROTONOSUPPORT) =>
                 (SocketError.SocketNotSupported, "no loaded vsock transport supports seqpacket sockets (virtio and vsock_loopback do since Linux 5.14; VMCI and Hyper-V do not). Use a stream socket."),
-            (VmciOperation.Bind, EACCES or EPERM) =>
+            (VmciOperation.Bind, EACCES or EPERM) when port < VmciPort.FirstUnprivileged =>
                 (SocketError.AccessDenied, $"port {port} is below 1024, and binding it needs CAP_NET_BIND_SERVICE. Run with that capability (setcap cap_net_bind_service=+ep on the executable, or AmbientCapabilities=CAP_NET_BIND_SERVICE in a systemd unit) or use a port from 1024 up."),
+            // Seen on a Firecracker guest that refuses one vsock port with EPERM: above 1023 the kernel's own rule
+            // does not apply, so the refusal comes from a policy layered on top of it.
+            (VmciOperation.Bind, EACCES or EPERM) =>
+                (SocketError.AccessDenied, $"binding port {port} was refused by a policy on this machine, not by the privileged-port rule (ports from 1024 up need no capability): a security module (SELinux, AppArmor), a seccomp filter or the hypervisor's vsock setup reserves it. Use another port, or check the audit log for the denial."),
             (VmciOperation.Bind, EADDRINUSE) =>
                 (SocketError.AddressAlreadyInUse, $"another socket is already bound to port {port}. Stop the other listener, pick another port, or bind port 'any' (VMADDR_PORT_ANY) to get a free one."),
             (VmciOperation.Bind, EADDRNOTAVAIL) =>

@@ -47,6 +47,20 @@ public sealed class VmciErrorsTests
         Assert.Contains(expectedText, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(13)]
+    public void Bind_DeniedAboveThePrivilegedRange_DoesNotBlameTheCapability(int errno)
+    {
+        var endPoint = new VmciEndPoint(VmciCid.Any, 5001);
+
+        VmciSocketException ex = VmciErrors.FromErrno(errno, VmciOperation.Bind, endPoint);
+
+        Assert.Equal(SocketError.AccessDenied, ex.SocketErrorCode);
+        Assert.StartsWith("Binding vsock://any:5001 failed: binding port 5001 was refused by a policy on this machine", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("below 1024", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void FromErrno_UnknownCombination_FallsBackToTheSystemsText()
     {
