@@ -10,8 +10,12 @@ public sealed class VmciConnectionFactoryOptions
     public TimeSpan? ConnectTimeout { get; set; }
 
     /// <summary>The vsock buffer size of each connection in bytes (SO_VMCI_BUFFER_SIZE); the maximum is raised to match.</summary>
-    /// <remarks>Defaults to null: the kernel's default (262144 bytes on Linux).</remarks>
-    public ulong? BufferSize { get; set; }
+    /// <remarks>
+    /// Defaults to 4 MiB (<see cref="VmciTransportOptions.DefaultBufferSize"/>), as the server; null keeps the
+    /// kernel's default (256 KiB on Linux). This is the window the server may send into before the client
+    /// reads: see <see cref="VmciTransportOptions.BufferSize"/>.
+    /// </remarks>
+    public ulong? BufferSize { get; set; } = VmciTransportOptions.DefaultBufferSize;
 
     /// <summary>How many bytes a connection buffers from the peer before it stops reading. Null means no limit.</summary>
     /// <remarks>Defaults to 1 MiB. Applies to <see cref="VmciConnectionFactory"/>, not to HttpClient, which has its own buffering.</remarks>

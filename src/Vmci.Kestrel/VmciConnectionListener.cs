@@ -71,7 +71,8 @@ internal sealed class VmciConnectionListener : IConnectionListener
 
         if (options.BufferSize is ulong size)
         {
-            socket.SetVmciBufferSize(size);
+            // A maximum set on purpose wins over the (default) size, which would otherwise raise it.
+            socket.SetVmciBufferSize(options.BufferMaxSize is ulong limit ? Math.Min(size, limit) : size);
         }
     }
 

@@ -1,11 +1,15 @@
 using System;
+using System.Globalization;
 using System.Linq;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Vmci.Native;
@@ -36,6 +40,22 @@ public sealed class ConfigurationTests
         Assert.Equal("HTTP/1.1", await (await client.SendAsync(http1, Ct)).Content.ReadAsStringAsync(Ct));
         Assert.Equal("HTTP/2", await (await client.SendAsync(http2, Ct)).Content.ReadAsStringAsync(Ct));
         Assert.Equal(2, server.Addresses.Count(a => a.Contains("vsock://any:", StringComparison.Ordinal)));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Defaults_GiveBothEndsA4MiBWindow_AndAMaximumSetOnPurposeCapsIt()
+    {
+        static string Window(HttpContext c) => c.Features.GetRequiredFeature<IConnectionSocketFeature>().Socket.GetVmciBufferSize().ToString(CultureInfo.InvariantCulture);
+        await using VsockServer byDefault = await VsockServer.StartAsync(app => app.MapGet("/", Window));
+        await using VsockServer capped = await VsockServer.StartAsync(app => app.MapGet("/", Window), transport: t => t.BufferMaxSize = 1 << 20);
+        using HttpClient client = byDefault.CreateClient();
+        using HttpClient cappedClient = capped.CreateClient();
+        using var clients = new VmciConnectionFactory();
+        await using ConnectionContext connection = await clients.ConnectAsync(byDefault.Target, Ct);
+
+        Assert.Equal("4194304", await client.GetStringAsync("/", Ct));
+        Assert.Equal("1048576", await cappedClient.GetStringAsync("/", Ct));
+        Assert.Equal(VmciTransportOptions.DefaultBufferSize, connection.Features.GetRequiredFeature<IConnectionSocketFeature>().Socket.GetVmciBufferSize());
     }
 
     [VsockFact(VsockNeeds.AfVsock)]
