@@ -11,6 +11,9 @@ using Vmci.Native;
 /// <summary>The three transports under test, named by a target string, with the same client code above them.</summary>
 internal static class Transports
 {
+    /// <summary>SO_VM_SOCKETS_BUFFER_SIZE of vsock client sockets (--vsock-buffer); the project's default otherwise.</summary>
+    public static ulong VsockBufferSize { get; set; } = VmciTransportOptions.DefaultBufferSize;
+
     /// <summary>An HttpClient handler whose connections go to the target (vsock://CID:PORT, tcp://IP:PORT, unix:/path).</summary>
     public static SocketsHttpHandler CreateHandler(string target, int maxConnections) => new()
     {
@@ -19,7 +22,10 @@ internal static class Transports
         PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
         UseProxy = false,
         AutomaticDecompression = DecompressionMethods.None,
-        ConnectCallback = async (_, ct) => new NetworkStream(await ConnectAsync(target, ct), ownsSocket: true),
+        // vsock goes through the project's own client; the others through a plain socket, as HttpClient would.
+        ConnectCallback = target.StartsWith("vsock:", StringComparison.Ordinal)
+            ? VmciHttp.ConnectTo(VmciEndPoint.Parse(target), new VmciConnectionFactoryOptions { BufferSize = VsockBufferSize })
+            : async (_, ct) => new NetworkStream(await ConnectAsync(target, ct), ownsSocket: true),
     };
 
     /// <summary>A connected socket to the target.</summary>
@@ -27,7 +33,10 @@ internal static class Transports
     {
         if (target.StartsWith("vsock:", StringComparison.Ordinal))
         {
-            return await VmciSocket.ConnectAsync(VmciEndPoint.Parse(target), cancellationToken);
+            Socket vsock = await VmciSocket.ConnectAsync(VmciEndPoint.Parse(target), cancellationToken);
+            vsock.SetVmciBufferSize(VsockBufferSize);
+
+            return vsock;
         }
 
         (Socket socket, EndPoint endPoint) = target switch
