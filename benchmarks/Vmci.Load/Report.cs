@@ -77,7 +77,7 @@ internal static class Report
                 "HTTP/1.1 throughput, one connection (median MiB/s)",
                 "MiB/s",
                 bulk.Where(r => !Str(r, "label").Contains("window", StringComparison.Ordinal)).GroupBy(r => (Label: Str(r, "label"), Transport: TransportOf(r)))
-                    .Select(g => (g.Key.Label.Replace(" KiB", "K", StringComparison.Ordinal), g.Key.Transport, Median(g.Select(r => Num(r, "mibPerSecond")))))
+                    .Select(g => (ShortLabel(g.Key.Label), g.Key.Transport, Median(g.Select(r => Num(r, "mibPerSecond")))))
                     .ToList()));
         }
 
@@ -269,6 +269,15 @@ internal static class Report
         }
 
         md.AppendLine();
+    }
+
+    /// <summary>"download 65536 KiB" as "down 64 MiB", short enough for a chart's axis.</summary>
+    private static string ShortLabel(string label)
+    {
+        string[] parts = label.Split(' ');
+        long kib = long.Parse(parts[1], Ci);
+        string size = kib >= 1024 ? $"{kib / 1024} MiB" : $"{kib} KiB";
+        return $"{(parts[0] == "download" ? "down" : "up")} {size}";
     }
 
     private static string F1(double value) => double.IsFinite(value) ? value.ToString("F1", Ci) : "-";
