@@ -11,7 +11,7 @@ internal static class Charts
     private static readonly string[] Colors = ["#3867d6", "#eb3b5a", "#20bf6b"];
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
-    /// <summary>Requests per second against connections (log scale), one line per transport.</summary>
+    /// <summary>A value against connections (log scale), one line per series.</summary>
     public static string Lines(string title, string yLabel, IReadOnlyList<(string Series, int X, double Y)> points)
     {
         int[] xs = points.Select(p => p.X).Distinct().Order().ToArray();

@@ -18,7 +18,7 @@ internal static class IdleConnections
 {
     public static async Task<int> MeasureAsync(LoadOptions options, string target, int round)
     {
-        using var control = new HttpClient(Transports.CreateHandler(target, 1)) { BaseAddress = new Uri("http://bench/") };
+        using HttpClient control = ServerProbe.CreateClient(target);
         byte[] request = Encoding.ASCII.GetBytes($"GET {options.Path} HTTP/1.1\r\nHost: bench\r\n\r\n");
         byte[] buffer = new byte[4096];
 
@@ -28,7 +28,7 @@ internal static class IdleConnections
             using Socket socket = await OpenAsync(target, request, buffer);
         }
 
-        JsonElement before = await ServerMemoryAsync(control);
+        JsonElement before = await ServerProbe.ReadAsync(control);
         long slabBefore = SlabBytes();
         var sockets = new List<Socket>(options.Idle);
         try
@@ -40,7 +40,7 @@ internal static class IdleConnections
 
             await Task.Delay(TimeSpan.FromSeconds(options.DurationSeconds));
             long slabAfter = SlabBytes();
-            JsonElement after = await ServerMemoryAsync(control);
+            JsonElement after = await ServerProbe.ReadAsync(control);
             long Delta(string name) => after.GetProperty(name).GetInt64() - before.GetProperty(name).GetInt64();
             Console.WriteLine(JsonSerializer.Serialize(new
             {
@@ -76,7 +76,4 @@ internal static class IdleConnections
         string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("Slab:", StringComparison.Ordinal)) : null;
         return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
-
-    private static async Task<JsonElement> ServerMemoryAsync(HttpClient control)
-        => JsonDocument.Parse(await control.GetStringAsync("/gc")).RootElement.Clone();
 }

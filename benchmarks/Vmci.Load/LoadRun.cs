@@ -38,12 +38,7 @@ internal sealed class LoadRun
         HttpMessageInvoker[] invokers = Enumerable.Range(0, _options.Connections)
             .Select(_ => new HttpMessageInvoker(Transports.CreateHandler(_target, 1)))
             .ToArray();
-        using var control = new HttpClient(Transports.CreateHandler(_target, 1))
-        {
-            BaseAddress = new Uri("http://bench/"),
-            DefaultRequestVersion = _version,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        using HttpClient control = ServerProbe.CreateClient(_target, _version);
         try
         {
             // Every connection is open before the clock starts, so that a run with 1,000 connections measures
@@ -53,7 +48,7 @@ internal sealed class LoadRun
             await RunAsync(invokers, TimeSpan.FromSeconds(_options.WarmupSeconds), latencies: null);
             Reset();
 
-            JsonElement serverBefore = await ServerStateAsync(control);
+            JsonElement serverBefore = await ServerProbe.ReadAsync(control);
             GC.Collect();
             long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var latencies = new List<long>[_options.Connections];
@@ -62,7 +57,7 @@ internal sealed class LoadRun
             MachineCounters counters = MachineCounters.Read() - countersBefore;
             long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             // Read while the connections are still open: the server's memory at this connection count.
-            JsonElement serverAfter = await ServerStateAsync(control);
+            JsonElement serverAfter = await ServerProbe.ReadAsync(control);
             long serverAllocated = serverAfter.GetProperty("allocated").GetInt64() - serverBefore.GetProperty("allocated").GetInt64();
 
             long[] sorted = latencies.SelectMany(l => l).Order().ToArray();
@@ -172,7 +167,4 @@ internal sealed class LoadRun
         Interlocked.Increment(ref _errors);
         Interlocked.CompareExchange(ref _firstError, error, null);
     }
-
-    private static async Task<JsonElement> ServerStateAsync(HttpClient control)
-        => JsonDocument.Parse(await control.GetStringAsync("/gc")).RootElement.Clone();
 }

@@ -87,7 +87,7 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("| HTTP | connections | vsock rps | tcp rps | unix rps | vsock / tcp [rounds] | vsock p50 / p99 ms | tcp p50 / p99 ms | unix p50 / p99 ms |");
             md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var group in plain.GroupBy(r => (Http: Str(r, "http"), Connections: (int)Num(r, "connections"))).OrderBy(g => g.Key.Http).ThenBy(g => g.Key.Connections))
+            foreach (var group in ByLevel(plain))
             {
                 double Of(string t, string p) => Median(group.Where(r => TransportOf(r) == t).Select(r => Num(r, p)));
                 string Lat(string t) => string.Create(Ci, $"{Of(t, "p50ms"):F1} / {Of(t, "p99ms"):F1}");
@@ -99,7 +99,7 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("| HTTP | connections | vsock CPU ms / request | tcp CPU ms / request | unix CPU ms / request | vsock context switches / request | tcp context switches / request | unix context switches / request |");
             md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var group in plain.GroupBy(r => (Http: Str(r, "http"), Connections: (int)Num(r, "connections"))).OrderBy(g => g.Key.Http).ThenBy(g => g.Key.Connections))
+            foreach (var group in ByLevel(plain))
             {
                 double Of(string t, string p) => Median(group.Where(r => TransportOf(r) == t).Select(r => Num(r, p)));
                 md.AppendLine(Ci, $"| {group.Key.Http} | {group.Key.Connections} | {Of("vsock", "cpuMsPerRequest"):F2} | {Of("tcp", "cpuMsPerRequest"):F2} | {Of("unix", "cpuMsPerRequest"):F2} | {Of("vsock", "contextSwitchesPerRequest"):F1} | {Of("tcp", "contextSwitchesPerRequest"):F1} | {Of("unix", "contextSwitchesPerRequest"):F1} |");
@@ -233,7 +233,7 @@ internal static class Report
         md.AppendLine("| --- | --- | --- |");
         if (plain.Length > 0)
         {
-            var perLevel = plain.GroupBy(r => (Http: Str(r, "http"), Connections: (int)Num(r, "connections")))
+            var perLevel = ByLevel(plain)
                 .Select(g => (g.Key, Ratio: MedianRatio(g.ToArray(), "rps"), Best: RoundRatios(g.ToArray(), "rps", TransportOf).DefaultIfEmpty(double.NaN).Max(),
                     P99: Median(g.Where(r => TransportOf(r) == "vsock").Select(r => Num(r, "p99ms"))) / Median(g.Where(r => TransportOf(r) == "tcp").Select(r => Num(r, "p99ms")))))
                 .OrderBy(x => x.Ratio).ToArray();
@@ -281,6 +281,10 @@ internal static class Report
     }
 
     private static string F1(double value) => double.IsFinite(value) ? value.ToString("F1", Ci) : "-";
+
+    /// <summary>The plaintext runs by protocol and connection count, in table order.</summary>
+    private static IEnumerable<IGrouping<(string Http, int Connections), JsonElement>> ByLevel(JsonElement[] plain)
+        => plain.GroupBy(r => (Http: Str(r, "http"), Connections: (int)Num(r, "connections"))).OrderBy(g => g.Key.Http).ThenBy(g => g.Key.Connections);
 
     private static string Verdict(bool met, bool withinNoise) => met ? "met" : withinNoise ? "within noise (every level had a round where vsock >= TCP)" : "not met";
 

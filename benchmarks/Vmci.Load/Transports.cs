@@ -33,10 +33,19 @@ internal static class Transports
     {
         if (target.StartsWith("vsock:", StringComparison.Ordinal))
         {
-            Socket vsock = await VmciSocket.ConnectAsync(VmciEndPoint.Parse(target), cancellationToken);
-            vsock.SetVmciBufferSize(VsockBufferSize);
-
-            return vsock;
+            // As the project's client does: the window is set before connect, so the handshake announces it.
+            Socket vsock = VmciSocket.Create();
+            try
+            {
+                vsock.SetVmciBufferSize(VsockBufferSize);
+                await VmciSocket.ConnectAsync(vsock, VmciEndPoint.Parse(target), cancellationToken);
+                return vsock;
+            }
+            catch
+            {
+                vsock.Dispose();
+                throw;
+            }
         }
 
         (Socket socket, EndPoint endPoint) = target switch
