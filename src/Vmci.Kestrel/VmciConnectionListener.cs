@@ -19,6 +19,9 @@ internal sealed class VmciConnectionListener : IConnectionListener
     private readonly FrozenSet<uint> _allowedPeerCids;
     private readonly bool _requirePrivilegedPeerPort;
     private readonly int? _maxConnectionsPerPeerCid;
+    private readonly bool _limitIsBudget;
+    private readonly long _bufferedBytesPerConnection;
+    private readonly long? _budget;
     private readonly VmciPeerConnectionCounter _peerConnections;
     private readonly VmciTransportMetrics? _metrics;
     private readonly ILogger _logger;
@@ -35,7 +38,11 @@ internal sealed class VmciConnectionListener : IConnectionListener
         _logger = logger;
         _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
         _requirePrivilegedPeerPort = options.RequirePrivilegedPeerPort;
-        _maxConnectionsPerPeerCid = options.MaxConnectionsPerPeerCid;
+        _maxConnectionsPerPeerCid = options.EffectiveConnectionsPerPeerCid();
+        // Which option set the limit, for the log: the explicit count, or the buffer budget.
+        _limitIsBudget = _maxConnectionsPerPeerCid != options.MaxConnectionsPerPeerCid;
+        _bufferedBytesPerConnection = options.BufferedBytesPerConnection();
+        _budget = options.MaxBufferedBytesPerPeerCid;
         _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
     }
 
@@ -174,8 +181,17 @@ internal sealed class VmciConnectionListener : IConnectionListener
 
         if (_maxConnectionsPerPeerCid is int limit && !_peerConnections.TryAdd(remote.Cid, limit))
         {
-            VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
-            _metrics?.Rejected(VmciRejectionReason.PeerConnectionLimit, remote.Cid);
+            if (_limitIsBudget)
+            {
+                VmciTransportLog.PeerBufferBudget(_logger, remote, local, remote.Cid, limit, _bufferedBytesPerConnection, _budget ?? 0);
+                _metrics?.Rejected(VmciRejectionReason.PeerBufferBudget, remote.Cid);
+            }
+            else
+            {
+                VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
+                _metrics?.Rejected(VmciRejectionReason.PeerConnectionLimit, remote.Cid);
+            }
+
             accepted.Dispose();
             return null;
         }

@@ -12,6 +12,9 @@ internal enum VmciRejectionReason
     /// <summary>The peer's CID already has MaxConnectionsPerPeerCid connections.</summary>
     PeerConnectionLimit,
 
+    /// <summary>The peer's CID already holds as many connections as MaxBufferedBytesPerPeerCid allows.</summary>
+    PeerBufferBudget,
+
     /// <summary>The peer reset the connection between connect and accept.</summary>
     ResetBeforeAccept,
 

@@ -33,6 +33,9 @@ internal static partial class VmciTransportLog
     [LoggerMessage(10, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; closed it and kept accepting.", EventName = "AcceptedConnectionFailed")]
     public static partial void AcceptedConnectionFailed(ILogger logger, VmciEndPoint endPoint, System.Exception exception);
 
+    [LoggerMessage(11, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections, each of which may hold {BytesPerConnection} bytes (vsock window plus read buffer), and MaxBufferedBytesPerPeerCid is {Budget}.", EventName = "PeerBufferBudget")]
+    public static partial void PeerBufferBudget(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit, long bytesPerConnection, long budget);
+
     [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]
     public static partial void Connected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
 }

@@ -46,6 +46,7 @@ internal sealed class VmciTransportMetrics
         VmciRejectionReason.PeerCidNotAllowed => "peer_cid_not_allowed",
         VmciRejectionReason.PeerPortNotPrivileged => "peer_port_not_privileged",
         VmciRejectionReason.PeerConnectionLimit => "peer_connection_limit",
+        VmciRejectionReason.PeerBufferBudget => "peer_buffer_budget",
         VmciRejectionReason.ResetBeforeAccept => "reset_before_accept",
         _ => "setup_failed",
     };

@@ -70,6 +70,59 @@ public sealed class VmciTransportOptions
     public int? MaxConnectionsPerPeerCid { get; set; }
 
     /// <summary>
+    /// The most bytes one peer CID may make this server hold for it: every connection can hold up to its vsock
+    /// window (<see cref="BufferSize"/>) in the kernel plus <see cref="MaxReadBufferSize"/> in its pipe while the
+    /// application does not read, so a CID may have at most this many bytes divided by that sum connections open
+    /// at once (and never fewer than one). A connection over it is closed right after accept, before a byte of it
+    /// is read, and logged. Null means no budget.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 1 GiB (<see cref="DefaultMaxBufferedBytesPerPeerCid"/>): 204 connections per CID with the
+    /// default 4 MiB window and 1 MiB read buffer, 819 with the kernel's 256 KiB window. Without it, one guest
+    /// that opens connections, sends and never lets the server read could pin 5 MiB of host memory per connection
+    /// (docs/reliability.md has the measurement). Raise it, or set it to null, for a trusted peer that needs
+    /// more connections (a load generator); <see cref="MaxConnectionsPerPeerCid"/> applies as well.
+    /// With <see cref="MaxReadBufferSize"/> null a pipe has no bound, and the budget counts the window only.
+    /// </remarks>
+    public long? MaxBufferedBytesPerPeerCid { get; set; } = DefaultMaxBufferedBytesPerPeerCid;
+
+    /// <summary>The default <see cref="MaxBufferedBytesPerPeerCid"/>: 1 GiB.</summary>
+    public const long DefaultMaxBufferedBytesPerPeerCid = 1L << 30;
+
+    /// <summary>The kernel's default vsock window, which applies when <see cref="BufferSize"/> is null.</summary>
+    internal const ulong KernelDefaultBufferSize = 256 * 1024;
+
+    /// <summary>What one connection can make the server hold: its vsock window plus its read buffer.</summary>
+    internal long BufferedBytesPerConnection()
+    {
+        ulong window = BufferSize ?? KernelDefaultBufferSize;
+        if (BufferMaxSize is ulong max)
+        {
+            window = System.Math.Min(window, max);
+        }
+
+        return (long)System.Math.Min(window, long.MaxValue / 2) + (MaxReadBufferSize ?? 0);
+    }
+
+    /// <summary>
+    /// The connections one CID may have open: <see cref="MaxConnectionsPerPeerCid"/> and what
+    /// <see cref="MaxBufferedBytesPerPeerCid"/> allows, whichever is lower; null when neither limits.
+    /// </summary>
+    internal int? EffectiveConnectionsPerPeerCid()
+    {
+        int? byBudget = MaxBufferedBytesPerPeerCid is long budget
+            ? (int)System.Math.Clamp(budget / System.Math.Max(1, BufferedBytesPerConnection()), 1, int.MaxValue)
+            : null;
+        return (MaxConnectionsPerPeerCid, byBudget) switch
+        {
+            (int a, int b) => System.Math.Min(a, b),
+            (int a, null) => a,
+            (null, int b) => b,
+            _ => null,
+        };
+    }
+
+    /// <summary>
     /// Whether to accept only peers whose port is below 1024. On Linux binding such a port needs
     /// CAP_NET_BIND_SERVICE, so this admits privileged processes of the peer VM only (as far as that VM's
     /// kernel can be trusted). Others are closed before a byte is read, and logged.

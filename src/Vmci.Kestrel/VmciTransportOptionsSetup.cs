@@ -29,6 +29,7 @@ internal sealed class VmciTransportOptionsSetup(IConfiguration configuration) : 
         options.MaxWriteBufferSize = reader.Limit(nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize);
         options.IOQueueCount = reader.PositiveInt32(nameof(options.IOQueueCount)) ?? options.IOQueueCount;
         options.MaxConnectionsPerPeerCid = reader.PositiveInt32(nameof(options.MaxConnectionsPerPeerCid)) ?? options.MaxConnectionsPerPeerCid;
+        options.MaxBufferedBytesPerPeerCid = reader.Limit(nameof(options.MaxBufferedBytesPerPeerCid), options.MaxBufferedBytesPerPeerCid);
         options.RequirePrivilegedPeerPort = reader.Boolean(nameof(options.RequirePrivilegedPeerPort)) ?? options.RequirePrivilegedPeerPort;
         options.WaitForDataBeforeAllocatingBuffer = reader.Boolean(nameof(options.WaitForDataBeforeAllocatingBuffer)) ?? options.WaitForDataBeforeAllocatingBuffer;
         options.UnsafePreferInlineScheduling = reader.Boolean(nameof(options.UnsafePreferInlineScheduling)) ?? options.UnsafePreferInlineScheduling;

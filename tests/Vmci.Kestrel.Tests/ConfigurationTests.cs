@@ -89,7 +89,7 @@ public sealed class ConfigurationTests
     {
         using WebApplication app = Build(
             "--Vmci:Transport:Backlog=64", "--Vmci:Transport:BufferSize=1048576", "--Vmci:Transport:AllowedPeerCids=2, 3",
-            "--Vmci:Transport:MaxReadBufferSize=", "--Vmci:Transport:WaitForDataBeforeAllocatingBuffer=false");
+            "--Vmci:Transport:MaxReadBufferSize=", "--Vmci:Transport:MaxBufferedBytesPerPeerCid=536870912", "--Vmci:Transport:WaitForDataBeforeAllocatingBuffer=false");
 
         VmciTransportOptions options = app.Services.GetRequiredService<IOptions<VmciTransportOptions>>().Value;
 
@@ -97,6 +97,7 @@ public sealed class ConfigurationTests
         Assert.Equal(1048576ul, options.BufferSize);
         Assert.Equal(new uint[] { 2, 3 }, options.AllowedPeerCids.Order());
         Assert.Null(options.MaxReadBufferSize);
+        Assert.Equal(512L << 20, options.MaxBufferedBytesPerPeerCid);
         Assert.Equal(64 * 1024, options.MaxWriteBufferSize);
         Assert.False(options.WaitForDataBeforeAllocatingBuffer);
     }
