@@ -37,7 +37,7 @@ internal sealed class HybridVsockMuxer : IAsyncDisposable
         Directory = directory;
         UdsPath = udsPath;
         _listener = listener;
-        _ = AcceptLoopAsync();
+        _ = AcceptEachAsync(listener, HandleAsync);
     }
 
     /// <summary>A directory of its own, where the socket and its <c>_PORT</c> siblings live.</summary>
@@ -86,59 +86,44 @@ internal sealed class HybridVsockMuxer : IAsyncDisposable
         (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
         _sockets.Add(listener);
         string path = string.Create(CultureInfo.InvariantCulture, $"{UdsPath}_{hostPort}");
-        _ = Task.Run(async () =>
+        _ = AcceptEachAsync(listener, async guest =>
         {
-            while (!_stop.IsCancellationRequested)
+            var host = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _sockets.Add(host);
+            try
             {
-                Socket guest;
-                try
-                {
-                    guest = await listener.AcceptAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(async () =>
-                {
-                    var host = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    try
-                    {
-                        await host.ConnectAsync(new UnixDomainSocketEndPoint(path), _stop.Token);
-                    }
-                    catch (Exception ex) when (ex is SocketException or OperationCanceledException)
-                    {
-                        // Nothing listens on the host: reset the guest, as Firecracker does.
-                        guest.LingerState = new LingerOption(true, 0);
-                        guest.Dispose();
-                        host.Dispose();
-                        return;
-                    }
-
-                    await SpliceAsync(guest, host);
-                });
+                await host.ConnectAsync(new UnixDomainSocketEndPoint(path), _stop.Token);
             }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            {
+                // Nothing listens on the host: reset the guest, as Firecracker does.
+                guest.LingerState = new LingerOption(true, 0);
+                guest.Dispose();
+                return;
+            }
+
+            await SpliceAsync(guest, host);
         });
         return target;
     }
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Accepts until disposed; each connection is handled on its own.</summary>
+    private async Task AcceptEachAsync(Socket listener, Func<Socket, Task> handle)
     {
         while (!_stop.IsCancellationRequested)
         {
-            Socket client;
+            Socket accepted;
             try
             {
-                client = await _listener.AcceptAsync(_stop.Token);
+                accepted = await listener.AcceptAsync(_stop.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
                 return;
             }
 
-            _sockets.Add(client);
-            _ = Task.Run(() => HandleAsync(client));
+            _sockets.Add(accepted);
+            _ = Task.Run(() => handle(accepted));
         }
     }
 
