@@ -13,8 +13,10 @@ using Vmci.Native;
 namespace Vmci.Kestrel;
 
 /// <summary>
-/// The client end of the transport: connects to a <see cref="VmciEndPoint"/> and returns the same kind of
-/// pipe-based <see cref="ConnectionContext"/> the server gets, with <see cref="IVmciConnectionFeature"/>.
+/// The client end of the transport: connects to a <see cref="VmciEndPoint"/> (AF_VSOCK) or a
+/// <see cref="HybridVsockEndPoint"/> (a Firecracker or Cloud Hypervisor VM's Unix socket) and returns the same
+/// kind of pipe-based <see cref="ConnectionContext"/> the server gets, with <see cref="IVmciConnectionFeature"/>
+/// or <see cref="IHybridVsockConnectionFeature"/>.
 /// </summary>
 public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
 {
@@ -40,20 +42,28 @@ public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
             _logger);
     }
 
-    /// <summary>Connects to <paramref name="endpoint"/>, which must be a <see cref="VmciEndPoint"/>.</summary>
-    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is not a <see cref="VmciEndPoint"/>.</exception>
+    /// <summary>Connects to <paramref name="endpoint"/>, a <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is another kind of endpoint.</exception>
     /// <exception cref="VmciSocketException">Refused, unreachable or timed out; the message names the endpoint and the cause.</exception>
+    /// <exception cref="HybridVsockException">The VM's socket is missing, stale or not accessible, the guest never accepted, or the hypervisor's answer was wrong; the message names the path, the port and the cause.</exception>
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint is not VmciEndPoint target)
+        if (endpoint is not (VmciEndPoint or HybridVsockEndPoint))
         {
-            throw new ArgumentException($"The vsock connection factory connects to VmciEndPoint (vsock://CID:PORT) only, not {endpoint.GetType().Name} {endpoint}.", nameof(endpoint));
+            throw VmciClientSocket.NotSupported(endpoint);
         }
 
-        Socket socket = await VmciClientSocket.ConnectAsync(target, _options, cancellationToken).ConfigureAwait(false);
+        Socket socket = await VmciClientSocket.ConnectAsync(endpoint, _options, cancellationToken).ConfigureAwait(false);
         try
         {
+            if (endpoint is HybridVsockEndPoint hybrid)
+            {
+                VmciTransportLog.HybridConnected(_logger, hybrid);
+                return VmciConnectionContexts.Create(_contextFactory, socket, hybrid, accepted: false);
+            }
+
+            var target = (VmciEndPoint)endpoint;
             VmciEndPoint local = VmciSocket.GetLocalEndPoint(socket);
             VmciTransportLog.Connected(_logger, target, local);
             return VmciConnectionContexts.Create(_contextFactory, socket, local, target);

@@ -5,8 +5,11 @@ namespace Vmci.Kestrel;
 /// <summary>Options of the vsock client side: <see cref="VmciConnectionFactory"/> and <see cref="VmciHttp"/>.</summary>
 public sealed class VmciConnectionFactoryOptions
 {
-    /// <summary>How long a connect waits for the peer before it fails (SO_VM_SOCKETS_CONNECT_TIMEOUT).</summary>
-    /// <remarks>Defaults to null: the kernel's default, 2 seconds on Linux.</remarks>
+    /// <summary>
+    /// How long a connect waits for the peer before it fails (SO_VM_SOCKETS_CONNECT_TIMEOUT); for a
+    /// <c>HybridVsockEndPoint</c>, how long it keeps retrying the hypervisor's handshake.
+    /// </summary>
+    /// <remarks>Defaults to null: the kernel's default, 2 seconds on Linux (and 2 seconds for hybrid vsock).</remarks>
     public TimeSpan? ConnectTimeout { get; set; }
 
     /// <summary>The vsock buffer size of each connection in bytes (SO_VMCI_BUFFER_SIZE); the maximum is raised to match.</summary>

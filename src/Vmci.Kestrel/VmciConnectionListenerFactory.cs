@@ -11,9 +11,10 @@ using Vmci.Native;
 namespace Vmci.Kestrel;
 
 /// <summary>
-/// Kestrel's server transport for vsock: binds <see cref="VmciEndPoint"/>s and produces pipe-based
-/// <see cref="ConnectionContext"/>s. It binds nothing else, so it sits beside the sockets transport
-/// and one server can listen on TCP and vsock at once.
+/// Kestrel's server transport for vsock: binds <see cref="VmciEndPoint"/>s (AF_VSOCK) and
+/// <see cref="HybridVsockEndPoint"/>s (guests' connections to the host through a Firecracker or Cloud Hypervisor
+/// VM's Unix socket) and produces pipe-based <see cref="ConnectionContext"/>s. It binds nothing else, so it sits
+/// beside the sockets transport and one server can listen on TCP and vsock at once.
 /// </summary>
 public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
@@ -41,22 +42,24 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         _metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
     }
 
-    /// <summary>True for <see cref="VmciEndPoint"/>s only.</summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint;
+    /// <summary>True for <see cref="VmciEndPoint"/>s and <see cref="HybridVsockEndPoint"/>s only.</summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint;
 
-    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>.</summary>
-    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is not a <see cref="VmciEndPoint"/>.</exception>
+    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>, or at the Unix socket of a <see cref="HybridVsockEndPoint"/>.</summary>
+    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is another kind of endpoint.</exception>
     /// <exception cref="VmciSocketException">The port is in use or privileged, or the kernel has no AF_VSOCK; the message names the endpoint and the fix.</exception>
+    /// <exception cref="HybridVsockException">The hybrid socket path is in use by a live server, not a socket, or cannot be created.</exception>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint is not VmciEndPoint vmciEndPoint)
-        {
-            throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT) only, not {endpoint.GetType().Name} {endpoint}.");
-        }
-
         cancellationToken.ThrowIfCancellationRequested();
-        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _loggerFactory.CreateLogger("Vmci.Kestrel"));
+        ILogger logger = _loggerFactory.CreateLogger("Vmci.Kestrel");
+        IConnectionListener listener = endpoint switch
+        {
+            VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, logger),
+            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, logger),
+            _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT) and HybridVsockEndPoint (hvsock:///PATH:PORT) only, not {endpoint.GetType().Name} {endpoint}."),
+        };
         return new ValueTask<IConnectionListener>(listener);
     }
 }

@@ -16,23 +16,35 @@ namespace Vmci.Kestrel;
 /// <remarks>
 /// Say where requests go in one of two ways:
 /// <list type="bullet">
-/// <item>a fixed endpoint: every request of the handler goes to that CID and port, whatever the URL's host
-/// (which still becomes the Host header);</item>
+/// <item>a fixed endpoint: every request of the handler goes to that CID and port (a <see cref="VmciEndPoint"/>),
+/// or to that guest port behind a Firecracker or Cloud Hypervisor VM's Unix socket (a <see cref="HybridVsockEndPoint"/>),
+/// whatever the URL's host (which still becomes the Host header);</item>
 /// <item>host mapping: the URL names the CID, <c>http://cid-3:8080/</c> goes to CID 3, port 8080
-/// (also <c>cid-local</c> for 1 and <c>cid-host</c> for 2); or pass your own resolver.</item>
+/// (also <c>cid-local</c> for 1 and <c>cid-host</c> for 2; <c>cid-3-to-host</c> sets
+/// <see cref="VmciEndPointFlags.ToHost"/>); or pass your own resolver.</item>
 /// </list>
 /// </remarks>
 public static class VmciHttp
 {
     private const string CidHostPrefix = "cid-";
+    private const string ToHostSuffix = "-to-host";
 
-    /// <summary>A connect callback that sends every connection to <paramref name="endPoint"/>.</summary>
-    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectTo(VmciEndPoint endPoint, VmciConnectionFactoryOptions? options = null)
+    /// <summary>
+    /// A connect callback that sends every connection to <paramref name="endPoint"/>: a <see cref="VmciEndPoint"/>
+    /// or a <see cref="HybridVsockEndPoint"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The endpoint says 'any', or is another kind.</exception>
+    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectTo(EndPoint endPoint, VmciConnectionFactoryOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        if (endPoint.Cid == VmciCid.Any || endPoint.Port == VmciPort.Any)
+        if (endPoint is VmciEndPoint vsock && (vsock.Cid == VmciCid.Any || vsock.Port == VmciPort.Any))
         {
             throw new ArgumentException($"Cannot connect to {endPoint}: 'any' is for binding; name the CID and port of the server.", nameof(endPoint));
+        }
+
+        if (endPoint is not (VmciEndPoint or HybridVsockEndPoint))
+        {
+            throw VmciClientSocket.NotSupported(endPoint);
         }
 
         return ConnectWith(_ => endPoint, options);
@@ -42,43 +54,56 @@ public static class VmciHttp
     /// A connect callback that maps the request's host and port to an endpoint with <paramref name="resolve"/>
     /// (null: <see cref="ResolveCidHost"/>, i.e. <c>http://cid-N:PORT/</c>).
     /// </summary>
-    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectWith(Func<DnsEndPoint, VmciEndPoint>? resolve = null, VmciConnectionFactoryOptions? options = null)
+    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectWith(Func<DnsEndPoint, EndPoint>? resolve = null, VmciConnectionFactoryOptions? options = null)
     {
         resolve ??= ResolveCidHost;
         options ??= new VmciConnectionFactoryOptions();
         return async (context, cancellationToken) =>
         {
-            VmciEndPoint target = resolve(context.DnsEndPoint);
+            EndPoint target = resolve(context.DnsEndPoint);
             Socket socket = await VmciClientSocket.ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
         };
     }
 
     /// <summary>
-    /// A <see cref="SocketsHttpHandler"/> over vsock that sends every request to <paramref name="endPoint"/>,
-    /// or, when it is null, to the CID the URL names (<c>http://cid-N:PORT/</c>).
+    /// A <see cref="SocketsHttpHandler"/> over vsock that sends every request to <paramref name="endPoint"/>
+    /// (a <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>), or, when it is null, to the CID the
+    /// URL names (<c>http://cid-N:PORT/</c>).
     /// </summary>
-    public static SocketsHttpHandler CreateHandler(VmciEndPoint? endPoint = null, VmciConnectionFactoryOptions? options = null)
+    public static SocketsHttpHandler CreateHandler(EndPoint? endPoint = null, VmciConnectionFactoryOptions? options = null)
         => new() { ConnectCallback = endPoint is null ? ConnectWith(null, options) : ConnectTo(endPoint, options) };
 
     /// <summary>
-    /// Maps a host of the form <c>cid-N</c> (also <c>cid-local</c>, <c>cid-host</c>) and the request's
-    /// port to a <see cref="VmciEndPoint"/>.
+    /// Maps a host of the form <c>cid-N</c> (also <c>cid-local</c>, <c>cid-host</c>, and any of them followed by
+    /// <c>-to-host</c> for <see cref="VmciEndPointFlags.ToHost"/>) and the request's port to a <see cref="VmciEndPoint"/>.
     /// </summary>
     /// <exception cref="HttpRequestException">The host names no CID; the message says how to write one.</exception>
     public static VmciEndPoint ResolveCidHost(DnsEndPoint endPoint)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        if (TryParseCidHost(endPoint.Host, out uint cid))
+        ReadOnlySpan<char> host = endPoint.Host;
+        var flags = VmciEndPointFlags.None;
+        if (host.EndsWith(ToHostSuffix, StringComparison.OrdinalIgnoreCase))
         {
-            return new VmciEndPoint(cid, (uint)endPoint.Port);
+            flags = VmciEndPointFlags.ToHost;
+            host = host[..^ToHostSuffix.Length];
+        }
+
+        if (TryParseCidHost(host, out uint cid))
+        {
+            return new VmciEndPoint(cid, (uint)endPoint.Port, flags);
         }
 
         throw new HttpRequestException(HttpRequestError.NameResolutionError,
-            $"The host '{endPoint.Host}' names no vsock CID: write the URL as http://cid-N:PORT/ (for example http://cid-3:8080/, or cid-local, cid-host), or give the handler a fixed VmciEndPoint or a resolver.");
+            $"The host '{endPoint.Host}' names no vsock CID: write the URL as http://cid-N:PORT/ (for example http://cid-3:8080/, or cid-local, cid-host; cid-3-to-host sets VMADDR_FLAG_TO_HOST), or give the handler a fixed endpoint or a resolver.");
     }
 
-    private static bool TryParseCidHost(string host, out uint cid)
+    /// <summary>The host name of a URL that <see cref="ResolveCidHost"/> maps back to <paramref name="endPoint"/>'s CID and flags.</summary>
+    internal static string CidHostName(VmciEndPoint endPoint)
+        => string.Create(CultureInfo.InvariantCulture, $"{CidHostPrefix}{endPoint.Cid}{((endPoint.Flags & VmciEndPointFlags.ToHost) != 0 ? ToHostSuffix : "")}");
+
+    private static bool TryParseCidHost(ReadOnlySpan<char> host, out uint cid)
     {
         cid = 0;
         if (!host.StartsWith(CidHostPrefix, StringComparison.OrdinalIgnoreCase))
@@ -86,7 +111,7 @@ public static class VmciHttp
             return false;
         }
 
-        ReadOnlySpan<char> rest = host.AsSpan(CidHostPrefix.Length);
+        ReadOnlySpan<char> rest = host[CidHostPrefix.Length..];
         if (rest.Equals("local", StringComparison.OrdinalIgnoreCase))
         {
             cid = VmciCid.Local;

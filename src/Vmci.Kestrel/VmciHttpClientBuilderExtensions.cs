@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Vmci.Native;
 
@@ -8,10 +9,11 @@ namespace Vmci.Kestrel;
 public static class VmciHttpClientBuilderExtensions
 {
     /// <summary>
-    /// Sends this client's requests over vsock: all to <paramref name="endPoint"/>, or, when it is null, to
-    /// the CID each URL names (<c>http://cid-N:PORT/</c>).
+    /// Sends this client's requests over vsock: all to <paramref name="endPoint"/> (a <see cref="VmciEndPoint"/>, or a
+    /// <see cref="HybridVsockEndPoint"/> for a Firecracker or Cloud Hypervisor guest), or, when it is null, to the CID
+    /// each URL names (<c>http://cid-N:PORT/</c>).
     /// </summary>
-    public static IHttpClientBuilder UseVmci(this IHttpClientBuilder builder, VmciEndPoint? endPoint = null, Action<VmciConnectionFactoryOptions>? configure = null)
+    public static IHttpClientBuilder UseVmci(this IHttpClientBuilder builder, EndPoint? endPoint = null, Action<VmciConnectionFactoryOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         VmciConnectionFactoryOptions options = Configure(configure);

@@ -14,4 +14,14 @@ public static class VmciHttpContextExtensions
         System.ArgumentNullException.ThrowIfNull(context);
         return context.Features.Get<IVmciConnectionFeature>();
     }
+
+    /// <summary>
+    /// The VM socket and vsock port of this request's connection when it came through a hypervisor's hybrid
+    /// vsock Unix socket (Firecracker, Cloud Hypervisor), or null otherwise.
+    /// </summary>
+    public static IHybridVsockConnectionFeature? GetHybridVsockConnection(this HttpContext context)
+    {
+        System.ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<IHybridVsockConnectionFeature>();
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -8,7 +9,9 @@ namespace Vmci.Kestrel;
 
 /// <summary>
 /// Listens on the vsock endpoints the configuration names, with no code:
-/// <c>Vmci:Urls</c> (<c>vsock://any:8080;vsock://any:8081</c>, HTTP/1.1 and HTTP/2 as Kestrel's default)
+/// <c>Vmci:Urls</c> (<c>vsock://any:8080;vsock://any:8081</c>, HTTP/1.1 and HTTP/2 as Kestrel's default;
+/// <c>hvsock:///run/fc-1.vsock:9000</c> listens at <c>/run/fc-1.vsock_9000</c> for a Firecracker or Cloud
+/// Hypervisor guest's connections to the host's port 9000)
 /// and <c>Vmci:Endpoints:NAME:Url</c> with an optional <c>Vmci:Endpoints:NAME:Protocols</c>
 /// (<c>Http1</c>, <c>Http2</c>, <c>Http1AndHttp2</c>).
 /// </summary>
@@ -25,7 +28,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
             configured = true;
             foreach (string url in urls.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                options.ListenVmci(ParseUrl(UrlsKey, url), static _ => { });
+                VmciKestrelServerOptionsExtensions.Listen(options, ParseUrl(UrlsKey, url), static _ => { }, UrlsKey);
             }
         }
 
@@ -34,15 +37,15 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
             configured = true;
             string urlKey = $"{endpoint.Path}:Url";
             string url = endpoint["Url"] ?? throw new InvalidOperationException($"The setting {urlKey} is missing: every vsock endpoint needs a Url such as vsock://any:8080.");
-            VmciEndPoint vmciEndPoint = ParseUrl(urlKey, url);
+            EndPoint listenOn = ParseUrl(urlKey, url);
             HttpProtocols? protocols = ParseProtocols($"{endpoint.Path}:Protocols", endpoint["Protocols"]);
-            options.ListenVmci(vmciEndPoint, listen =>
+            VmciKestrelServerOptionsExtensions.Listen(options, listenOn, listen =>
             {
                 if (protocols is { } p)
                 {
                     listen.Protocols = p;
                 }
-            });
+            }, urlKey);
         }
 
         if (configured)
@@ -51,17 +54,10 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
         }
     }
 
-    private static VmciEndPoint ParseUrl(string key, string url)
-    {
-        try
-        {
-            return VmciEndPoint.Parse(url);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidOperationException($"The setting {key} is not valid: {ex.Message}", ex);
-        }
-    }
+    private static EndPoint ParseUrl(string key, string url)
+        => VmciEndPoints.TryParse(url, out EndPoint? endPoint, out string? error)
+            ? endPoint
+            : throw new InvalidOperationException($"The setting {key} is not valid: {error} (or hvsock:///PATH:PORT for a Firecracker or Cloud Hypervisor VM's vsock socket)");
 
     private static HttpProtocols? ParseProtocols(string key, string? text)
     {

@@ -38,4 +38,19 @@ internal static partial class VmciTransportLog
 
     [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]
     public static partial void Connected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);
+
+    [LoggerMessage(10, LogLevel.Debug, "Connected to {EndPoint} (hybrid vsock).", EventName = "HybridConnected")]
+    public static partial void HybridConnected(ILogger logger, HybridVsockEndPoint endPoint);
+
+    [LoggerMessage(11, LogLevel.Information, "Listening on {EndPoint} at {ListenPath} (hybrid vsock: guests connect to CID 2, port {Port}).", EventName = "HybridListening")]
+    public static partial void HybridListening(ILogger logger, HybridVsockEndPoint endPoint, string listenPath, uint port);
+
+    [LoggerMessage(12, LogLevel.Debug, "Accepted a connection on {EndPoint} (hybrid vsock).", EventName = "HybridAccepted")]
+    public static partial void HybridAccepted(ILogger logger, HybridVsockEndPoint endPoint);
+
+    [LoggerMessage(13, LogLevel.Information, "Stopped listening on {EndPoint} and removed {ListenPath}.", EventName = "HybridUnbound")]
+    public static partial void HybridUnbound(ILogger logger, HybridVsockEndPoint endPoint, string listenPath);
+
+    [LoggerMessage(14, LogLevel.Error, "Accepting on {EndPoint} failed; retrying.", EventName = "HybridAcceptFailed")]
+    public static partial void HybridAcceptFailed(ILogger logger, HybridVsockEndPoint endPoint, System.Exception exception);
 }

@@ -136,9 +136,10 @@ public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanPars
         : BinaryPrimitives.ReadUInt32BigEndian(source);
 
     /// <summary>
-    /// Parses <c>vsock://CID:PORT</c>, <c>vsock:CID:PORT</c> (systemd, gRPC) or <c>CID:PORT</c>.
+    /// Parses <c>vsock://CID:PORT</c>, <c>vsock:CID:PORT</c> (systemd, gRPC) or <c>CID:PORT</c>, each optionally
+    /// followed by <c>?to-host</c> (<see cref="VmciEndPointFlags.ToHost"/>).
     /// CID is a number or <c>any</c>/<c>-1</c>, <c>local</c>, <c>host</c>, <c>hypervisor</c>;
-    /// PORT is a number or <c>any</c>/<c>-1</c>.
+    /// PORT is a number or <c>any</c>/<c>-1</c>. <see cref="VmciEndPoints.Parse(string)"/> reads hybrid vsock too.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="s"/> is null.</exception>
     /// <exception cref="FormatException"><paramref name="s"/> is not such an endpoint; the message says why.</exception>
@@ -171,11 +172,14 @@ public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanPars
         => TryParse(s, out result);
 
     /// <summary>
-    /// <c>vsock://CID:PORT</c>, with <c>any</c> for <see cref="VmciCid.Any"/> and <see cref="VmciPort.Any"/>.
-    /// Flags are not part of the text form.
+    /// <c>vsock://CID:PORT</c>, with <c>any</c> for <see cref="VmciCid.Any"/> and <see cref="VmciPort.Any"/>, and
+    /// <c>?to-host</c> after it when <see cref="Flags"/> has <see cref="VmciEndPointFlags.ToHost"/>; it parses back
+    /// to an equal endpoint.
     /// </summary>
     public override string ToString()
-        => $"vsock://{FormatNumber(Cid, VmciCid.Any)}:{FormatNumber(Port, VmciPort.Any)}";
+        => (Flags & VmciEndPointFlags.ToHost) != 0
+            ? $"vsock://{FormatNumber(Cid, VmciCid.Any)}:{FormatNumber(Port, VmciPort.Any)}?{VmciEndPointParser.ToHostOption}"
+            : $"vsock://{FormatNumber(Cid, VmciCid.Any)}:{FormatNumber(Port, VmciPort.Any)}";
 
     private static string FormatNumber(uint value, uint any)
         => value == any ? "any" : value.ToString(CultureInfo.InvariantCulture);

@@ -6,20 +6,22 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using Vmci.Kestrel;
 using Vmci.Native;
 
 namespace Vmci.Tool;
 
 /// <summary>
-/// <c>vmci forward --listen 127.0.0.1:8080 --to vsock://CID:PORT</c>: each TCP connection becomes a vsock
-/// connection, bytes both ways, half-closes passed on. How a browser on the host reaches a guest's dashboard.
+/// <c>vmci forward --listen 127.0.0.1:8080 --to vsock://CID:PORT</c> (or <c>--to hvsock:///SOCKET:PORT</c>): each
+/// TCP connection becomes a vsock connection, bytes both ways, half-closes passed on. How a browser on the host
+/// reaches a guest's dashboard.
 /// </summary>
 internal static class ForwardCommand
 {
     public static Command Create()
     {
         var listen = new Option<string>("--listen") { Description = "The TCP address to listen on", DefaultValueFactory = _ => "127.0.0.1:8080" };
-        var to = new Option<string>("--to") { Description = "The vsock endpoint to forward to, vsock://CID:PORT", Required = true };
+        var to = new Option<string>("--to") { Description = "The vsock endpoint to forward to: vsock://CID:PORT (?to-host for VMADDR_FLAG_TO_HOST), or hvsock:///SOCKET:PORT for a Firecracker or Cloud Hypervisor guest", Required = true };
         var allow = new Option<string[]>("--allow") { Description = "Client IP addresses allowed to connect (repeatable); default: loopback only" };
         var command = new Command("forward", "Forward TCP connections to a vsock endpoint, so that TCP-only programs (browsers, curl) reach a vsock server.")
         {
@@ -33,9 +35,9 @@ internal static class ForwardCommand
                 return ExitCodes.Usage;
             }
 
-            if (!VmciEndPoint.TryParse(result.GetValue(to), out VmciEndPoint? target) || target.Cid == VmciCid.Any || target.Port == VmciPort.Any)
+            if (!VmciEndPoints.TryParse(result.GetValue(to), out EndPoint? target, out _) || target is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
             {
-                Console.Error.WriteLine($"vmci forward: --to '{result.GetValue(to)}' is not a vsock endpoint to connect to: expected vsock://CID:PORT, for example vsock://3:8080");
+                Console.Error.WriteLine($"vmci forward: --to '{result.GetValue(to)}' is not a vsock endpoint to connect to: expected vsock://CID:PORT or hvsock:///SOCKET:PORT, for example vsock://3:8080 or hvsock:///run/fc-1.vsock:8080");
                 return ExitCodes.Usage;
             }
 
@@ -61,8 +63,11 @@ internal static class ForwardCommand
 }
 
 /// <summary>The forwarding loop: accept, check the client, connect to vsock, pump both ways.</summary>
-internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadOnlySet<IPAddress> allowed)
+internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlySet<IPAddress> allowed)
 {
+    // The library's client defaults (connect timeout, vsock window), as every other client of it.
+    private static readonly VmciConnectionFactoryOptions ConnectOptions = new();
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         using var listener = new Socket(listenOn.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -126,9 +131,9 @@ internal sealed class Forwarder(IPEndPoint listenOn, VmciEndPoint target, IReadO
             Socket upstream;
             try
             {
-                upstream = await VmciSocket.ConnectAsync(target, cancellationToken);
+                upstream = await VmciClientSocket.ConnectAsync(target, ConnectOptions, cancellationToken);
             }
-            catch (VmciSocketException ex)
+            catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
             {
                 Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
                 return;

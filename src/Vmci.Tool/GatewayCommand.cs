@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vmci.Kestrel;
+using Vmci.Native;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -29,12 +30,13 @@ internal static class GatewayCommand
     public static Command Create()
     {
         var listen = new Option<string>("--listen") { Description = "The TCP address to serve on", DefaultValueFactory = _ => "127.0.0.1:8080" };
-        var guests = new Option<string[]>("--guests") { Description = "The guests' CIDs, comma-separated or repeated: 3,4,5", Required = true };
+        var guests = new Option<string[]>("--guests") { Description = "The guests' CIDs, comma-separated or repeated: 3,4,5; or hvsock:///SOCKET:PORT for a Firecracker or Cloud Hypervisor guest (served at /vm/SOCKET-FILE-NAME/)", Required = true };
         var guestPort = new Option<uint>("--guest-port") { Description = "The vsock port of each guest's web server", DefaultValueFactory = _ => 8080 };
         var timeout = new Option<double>("--connect-timeout") { Description = "Seconds to wait for a guest before answering 502", DefaultValueFactory = _ => 2 };
+        var toHost = new Option<bool>("--to-host") { Description = "Send the CID guests' connections to the host for forwarding (VMADDR_FLAG_TO_HOST)" };
         var command = new Command("gateway", "Serve one page for many guests: /vm/CID/... is proxied to that guest's web server over vsock.")
         {
-            listen, guests, guestPort, timeout,
+            listen, guests, guestPort, timeout, toHost,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -45,11 +47,24 @@ internal static class GatewayCommand
             }
 
             var cids = new SortedSet<uint>();
+            var hybrid = new List<HybridVsockEndPoint>();
             foreach (string part in (result.GetValue(guests) ?? []).SelectMany(g => g.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
             {
-                if (!uint.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out uint cid) || cid == Native.VmciCid.Any)
+                if (part.StartsWith(HybridVsockEndPoint.Scheme + "://", StringComparison.OrdinalIgnoreCase))
                 {
-                    Console.Error.WriteLine($"vmci gateway: --guests '{part}' is not a CID: expected whole numbers such as 3,4,5");
+                    if (!VmciEndPoints.TryParse(part, out EndPoint? parsed, out string? why) || parsed is not HybridVsockEndPoint endPoint)
+                    {
+                        Console.Error.WriteLine($"vmci gateway: --guests '{part}' is not a hybrid vsock guest: {why}");
+                        return ExitCodes.Usage;
+                    }
+
+                    hybrid.Add(endPoint);
+                    continue;
+                }
+
+                if (!uint.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out uint cid) || cid == VmciCid.Any)
+                {
+                    Console.Error.WriteLine($"vmci gateway: --guests '{part}' is not a CID: expected whole numbers such as 3,4,5, or hvsock:///SOCKET:PORT for a Firecracker or Cloud Hypervisor guest");
                     return ExitCodes.Usage;
                 }
 
@@ -71,7 +86,9 @@ internal static class GatewayCommand
                 return ExitCodes.Usage;
             }
 
-            WebApplication app = Build(listenOn, cids, port, TimeSpan.FromSeconds(seconds));
+            bool toHostFlag = result.GetValue(toHost);
+            IReadOnlyList<GatewayGuest> all = [.. cids.Select(cid => GatewayGuest.ForCid(cid, port, toHostFlag)), .. GatewayGuest.ForHybrid(hybrid)];
+            WebApplication app = Build(listenOn, all, TimeSpan.FromSeconds(seconds));
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -83,14 +100,14 @@ internal static class GatewayCommand
             }
 
             string address = app.Urls.First();
-            Console.Error.WriteLine($"vmci gateway: serving guests {string.Join(", ", cids)} (vsock port {port}) on {address}/ (Ctrl-C stops)");
+            Console.Error.WriteLine($"vmci gateway: serving guests {string.Join(", ", all.Select(g => g.Name))} (vsock port {port}) on {address}/ (Ctrl-C stops)");
             await app.WaitForShutdownAsync(cancellationToken);
             return ExitCodes.Success;
         });
         return command;
     }
 
-    internal static WebApplication Build(IPEndPoint listenOn, IReadOnlyCollection<uint> cids, uint guestPort, TimeSpan connectTimeout)
+    internal static WebApplication Build(IPEndPoint listenOn, IReadOnlyList<GatewayGuest> guests, TimeSpan connectTimeout)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning)
@@ -100,22 +117,25 @@ internal static class GatewayCommand
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listenOn));
         builder.Services.AddReverseProxy()
             .LoadFromMemory(
-                cids.Select(cid => new RouteConfig
+                guests.Select(guest => new RouteConfig
                 {
-                    RouteId = $"vm-{cid}",
-                    ClusterId = $"vm-{cid}",
-                    Match = new RouteMatch { Path = $"/vm/{cid}/{{**rest}}" },
-                    Transforms = [new Dictionary<string, string> { ["PathRemovePrefix"] = $"/vm/{cid}" }],
+                    RouteId = $"vm-{guest.Name}",
+                    ClusterId = $"vm-{guest.Name}",
+                    Match = new RouteMatch { Path = $"/vm/{guest.Name}/{{**rest}}" },
+                    Transforms = [new Dictionary<string, string> { ["PathRemovePrefix"] = $"/vm/{guest.Name}" }],
                 }).ToArray(),
-                cids.Select(cid => new ClusterConfig
+                guests.Select(guest => new ClusterConfig
                 {
-                    ClusterId = $"vm-{cid}",
-                    Destinations = new Dictionary<string, DestinationConfig> { ["guest"] = new() { Address = $"http://cid-{cid}:{guestPort}/" } },
+                    ClusterId = $"vm-{guest.Name}",
+                    Destinations = new Dictionary<string, DestinationConfig> { ["guest"] = new() { Address = guest.BaseUrl } },
                 }).ToArray())
             .ConfigureHttpClient((_, handler) =>
-                handler.ConnectCallback = VmciHttp.ConnectWith(null, new VmciConnectionFactoryOptions { ConnectTimeout = connectTimeout }));
+                handler.ConnectCallback = VmciHttp.ConnectWith(GatewayGuest.Resolver(guests), new VmciConnectionFactoryOptions { ConnectTimeout = connectTimeout }));
         builder.Services.AddHttpClient("guests", c => c.Timeout = connectTimeout + TimeSpan.FromSeconds(3))
-            .UseVmci(configure: o => o.ConnectTimeout = connectTimeout);
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                ConnectCallback = VmciHttp.ConnectWith(GatewayGuest.Resolver(guests), new VmciConnectionFactoryOptions { ConnectTimeout = connectTimeout }),
+            });
 
         WebApplication app = builder.Build();
         // /vm/3 -> /vm/3/, so that the guest's relative links resolve below its prefix (routing would match both).
@@ -131,22 +151,22 @@ internal static class GatewayCommand
 
             return next(context);
         });
-        string list = string.Join(", ", cids);
-        app.MapGet("/", () => Results.Content(GatewayPages.Index(cids), "text/html; charset=utf-8"));
+        string list = string.Join(", ", guests.Select(g => g.Name));
+        app.MapGet("/", () => Results.Content(GatewayPages.Index(guests), "text/html; charset=utf-8"));
         app.MapGet("/api/guests", async (IHttpClientFactory factory, CancellationToken cancellationToken) =>
         {
             HttpClient client = factory.CreateClient("guests");
-            var states = await Task.WhenAll(cids.Select(async cid =>
+            var states = await Task.WhenAll(guests.Select(async guest =>
             {
                 try
                 {
                     // Any HTTP answer means the guest's server is up; /healthz just keeps the answer small.
-                    using HttpResponseMessage response = await client.GetAsync($"http://cid-{cid}:{guestPort}/healthz", cancellationToken);
-                    return new { cid, reachable = true, detail = $"/healthz answered {(int)response.StatusCode} {response.ReasonPhrase}" };
+                    using HttpResponseMessage response = await client.GetAsync($"{guest.BaseUrl}healthz", cancellationToken);
+                    return new { guest = guest.Name, cid = guest.Cid, reachable = true, detail = $"/healthz answered {(int)response.StatusCode} {response.ReasonPhrase}" };
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    return new { cid, reachable = false, detail = ex.InnerException?.Message ?? ex.Message };
+                    return new { guest = guest.Name, cid = guest.Cid, reachable = false, detail = ex.InnerException?.Message ?? ex.Message };
                 }
             }));
             return Results.Json(states);
@@ -155,7 +175,7 @@ internal static class GatewayCommand
         app.Map("/vm/{cid}/{**rest}", (HttpContext context, string cid) =>
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Results.Content(GatewayPages.Error(404, $"CID {cid} is not a guest of this gateway", $"The guests are {list}."), "text/html; charset=utf-8", statusCode: 404);
+            return Results.Content(GatewayPages.Error(404, $"{GatewayGuest.Label(cid)} is not a guest of this gateway", $"The guests are {list}."), "text/html; charset=utf-8", statusCode: 404);
         });
         app.MapReverseProxy(proxy => proxy.Use(async (context, next) =>
         {
@@ -166,7 +186,7 @@ internal static class GatewayCommand
                 string cid = context.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries)[1];
                 string why = error.Exception?.InnerException?.Message ?? error.Exception?.Message ?? error.Error.ToString();
                 context.Response.ContentType = "text/html; charset=utf-8";
-                await context.Response.WriteAsync(GatewayPages.Error(context.Response.StatusCode, $"CID {cid} did not answer", why), context.RequestAborted);
+                await context.Response.WriteAsync(GatewayPages.Error(context.Response.StatusCode, $"{GatewayGuest.Label(cid)} did not answer", why), context.RequestAborted);
             }
         }));
         return app;
@@ -178,16 +198,16 @@ internal static class GatewayPages
 {
     private static readonly HtmlEncoder Html = HtmlEncoder.Default;
 
-    public static string Index(IEnumerable<uint> cids) => $$"""
+    public static string Index(IEnumerable<GatewayGuest> guests) => $$"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>vmci gateway</title><link rel="icon" href="data:,">
         <style>body{font-family:system-ui,sans-serif;max-width:800px;margin:2rem auto;color:#1d2433}li{margin:.4rem 0}.up{color:#20bf6b}.down{color:#eb3b5a}</style></head>
         <body><h1>Guests behind this gateway</h1><p>Each link opens that guest's web server, reached over vsock.</p><ul>
-        {{string.Concat(cids.Select(cid => $"<li><a href=\"/vm/{cid}/\">CID {cid}</a> <span id=\"cid-{cid}\">checking…</span></li>"))}}
+        {{string.Concat(guests.Select(g => $"<li><a href=\"/vm/{Html.Encode(g.Name)}/\">{Html.Encode(GatewayGuest.Label(g.Name))}</a> <span id=\"guest-{Html.Encode(g.Name)}\">checking…</span></li>"))}}
         </ul>
         <script>
         fetch('/api/guests').then(r => r.json()).then(guests => guests.forEach(g => {
-          const e = document.getElementById('cid-' + g.cid);
+          const e = document.getElementById('guest-' + g.guest);
           e.textContent = g.reachable ? 'up' : 'down: ' + g.detail; e.className = g.reachable ? 'up' : 'down';
         }));
         </script></body></html>

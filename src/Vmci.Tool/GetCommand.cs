@@ -14,14 +14,14 @@ using Vmci.Native;
 
 namespace Vmci.Tool;
 
-/// <summary><c>vmci get vsock://CID:PORT/path</c>: curl for vsock.</summary>
+/// <summary><c>vmci get vsock://CID:PORT/path</c> (or <c>hvsock:///SOCKET:PORT/path</c>): curl for vsock.</summary>
 internal static class GetCommand
 {
     private const int ProgressThreshold = 1 << 20;
 
     public static Command Create()
     {
-        var url = new Argument<string>("url") { Description = "vsock://CID:PORT/path, for example vsock://3:8080/api/status" };
+        var url = new Argument<string>("url") { Description = "vsock://CID:PORT/path, for example vsock://3:8080/api/status; or hvsock:///SOCKET:PORT/path for a Firecracker or Cloud Hypervisor guest, through its vsock Unix socket" };
         var method = new Option<string?>("--request", "-X") { Description = "The method (default GET, or POST with --data)" };
         var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value' (repeatable)", AllowMultipleArgumentsPerToken = false };
         var data = new Option<string?>("--data", "-d") { Description = "The request body: text, @FILE, or @- for standard input" };
@@ -29,14 +29,15 @@ internal static class GetCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the connection and the request and response headers on standard error" };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Write the body to FILE instead of standard output (with a progress bar on a terminal)" };
         var progress = new Option<bool>("--progress") { Description = "Show the progress bar with --output even when standard error is not a terminal" };
-        var timeout = new Option<double>("--connect-timeout") { Description = "Seconds to wait for the connection (vsock's own default is 2)", DefaultValueFactory = _ => 2 };
+        var timeout = new Option<double>("--connect-timeout") { Description = "Seconds to wait for the connection (vsock's own default is 2; hvsock retries until then)", DefaultValueFactory = _ => 2 };
+        var toHost = new Option<bool>("--to-host") { Description = "Send the connection to the host for forwarding (VMADDR_FLAG_TO_HOST), as vsock://CID:PORT?to-host does" };
         var command = new Command("get", "Send an HTTP request over vsock and print the response body, like curl.")
         {
-            url, method, headers, data, http2, verbose, output, progress, timeout,
+            url, method, headers, data, http2, verbose, output, progress, timeout, toHost,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             new GetRequest(result.GetValue(url)!, result.GetValue(method), result.GetValue(headers) ?? [], result.GetValue(data), result.GetValue(http2),
-                result.GetValue(verbose), result.GetValue(output), result.GetValue(progress), TimeSpan.FromSeconds(result.GetValue(timeout))),
+                result.GetValue(verbose), result.GetValue(output), result.GetValue(progress), TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(toHost)),
             cancellationToken));
         return command;
     }
@@ -55,13 +56,25 @@ internal static class GetCommand
             return ExitCodes.Usage;
         }
 
-        using var client = new HttpClient(VmciHttp.CreateHandler(url.EndPoint, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout }))
+        EndPoint target = url.EndPoint;
+        if (options.ToHost)
+        {
+            if (target is not VmciEndPoint vsock)
+            {
+                Console.Error.WriteLine("vmci get: --to-host is a flag of vsock:// endpoints; an hvsock:// one goes through the VM's socket on this host");
+                return ExitCodes.Usage;
+            }
+
+            target = new VmciEndPoint(vsock.Cid, vsock.Port, vsock.Flags | VmciEndPointFlags.ToHost);
+        }
+
+        using var client = new HttpClient(VmciHttp.CreateHandler(target, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout }))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        // The Host header carries the port only where a URL can (up to 65535).
-        string hostName = $"cid-{url.EndPoint.Cid}";
-        string host = url.EndPoint.Port <= ushort.MaxValue ? $"{hostName}:{url.EndPoint.Port}" : hostName;
+        // The Host header carries the port only where a URL can (up to 65535). A hybrid guest has no CID here.
+        (string hostName, uint port) = target is VmciEndPoint cid ? (VmciHttp.CidHostName(cid), cid.Port) : ("localhost", ((HybridVsockEndPoint)target).Port);
+        string host = port <= ushort.MaxValue ? $"{hostName}:{port}" : hostName;
         using var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{hostName}{url.PathAndQuery}"))
         {
             Version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
@@ -100,7 +113,7 @@ internal static class GetCommand
 
         if (options.Verbose)
         {
-            Console.Error.WriteLine($"* connecting to {url.EndPoint} over vsock");
+            Console.Error.WriteLine($"* connecting to {target} over {(target is HybridVsockEndPoint ? "hybrid vsock" : "vsock")}");
             Console.Error.WriteLine($"> {request.Method} {url.PathAndQuery} HTTP/{request.Version}");
             foreach (var (name, values) in request.Headers.Concat(request.Content?.Headers ?? Enumerable.Empty<System.Collections.Generic.KeyValuePair<string, System.Collections.Generic.IEnumerable<string>>>()))
             {
@@ -113,14 +126,15 @@ internal static class GetCommand
         {
             response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (HttpRequestException ex) when (ex.InnerException is VmciSocketException vsock)
+        catch (HttpRequestException ex) when (ex.InnerException is VmciSocketException or HybridVsockException)
         {
-            Console.Error.WriteLine($"vmci get: cannot connect: {vsock.Message}");
-            return vsock.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect;
+            var failure = (SocketException)ex.InnerException;
+            Console.Error.WriteLine($"vmci get: cannot connect: {failure.Message}");
+            return failure.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect;
         }
         catch (HttpRequestException ex)
         {
-            Console.Error.WriteLine($"vmci get: the request to {url.EndPoint}{url.PathAndQuery} failed: {Describe(ex)}");
+            Console.Error.WriteLine($"vmci get: the request to {target}{url.PathAndQuery} failed: {Describe(ex)}");
             return ExitCodes.Failure;
         }
 
@@ -141,7 +155,7 @@ internal static class GetCommand
             }
             catch (IOException ex)
             {
-                Console.Error.WriteLine($"vmci get: the response from {url.EndPoint} broke off: {ex.Message}");
+                Console.Error.WriteLine($"vmci get: the response from {target} broke off: {ex.Message}");
                 return ExitCodes.Failure;
             }
             catch (UnauthorizedAccessException ex)
@@ -152,7 +166,7 @@ internal static class GetCommand
 
             if ((int)response.StatusCode >= 400)
             {
-                Console.Error.WriteLine($"vmci get: {url.EndPoint}{url.PathAndQuery} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                Console.Error.WriteLine($"vmci get: {target}{url.PathAndQuery} answered {(int)response.StatusCode} {response.ReasonPhrase}");
                 return ExitCodes.HttpError;
             }
 
@@ -198,7 +212,7 @@ internal static class GetCommand
 
     private static string Describe(Exception ex) => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message;
 
-    private sealed record GetRequest(string Url, string? Method, string[] Headers, string? Data, bool Http2, bool Verbose, FileInfo? Output, bool Progress, TimeSpan ConnectTimeout);
+    private sealed record GetRequest(string Url, string? Method, string[] Headers, string? Data, bool Http2, bool Verbose, FileInfo? Output, bool Progress, TimeSpan ConnectTimeout, bool ToHost);
 
     /// <summary>A one-line progress bar on standard error: percentage, bytes, rate.</summary>
     private sealed class ProgressBar(long? total)

@@ -1,44 +1,71 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Net;
 using Vmci.Native;
 
 namespace Vmci.Tool;
 
 /// <summary>
-/// <c>vsock://CID:PORT/path?query</c>: an endpoint and a request target. Parsed here rather than by
-/// <see cref="Uri"/>, which stops ports at 65535 while vsock ports go to 4294967295.
+/// <c>vsock://CID:PORT/path?query</c> or <c>hvsock:///SOCKET:PORT/path?query</c>: an endpoint and a request
+/// target. Parsed here rather than by <see cref="Uri"/>, which stops ports at 65535 while vsock ports go to
+/// 4294967295; the endpoint part goes through the library's one endpoint parser.
 /// </summary>
-internal sealed record VsockUrl(VmciEndPoint EndPoint, string PathAndQuery)
+internal sealed record VsockUrl(EndPoint EndPoint, string PathAndQuery)
 {
+    private const string Expected = "expected vsock://CID:PORT/path or hvsock:///SOCKET:PORT/path, for example vsock://3:8080/api/status or hvsock:///run/fc-1.vsock:8080/api/status";
+
     public static bool TryParse(string text, [NotNullWhen(true)] out VsockUrl? url, [NotNullWhen(false)] out string? error)
     {
         url = null;
-        if (!text.StartsWith("vsock://", StringComparison.OrdinalIgnoreCase))
+        int end;
+        if (text.StartsWith("vsock://", StringComparison.OrdinalIgnoreCase))
         {
-            error = $"'{text}' is not a vsock URL: expected vsock://CID:PORT/path, for example vsock://3:8080/api/status";
+            end = text.IndexOf('/', "vsock://".Length);
+        }
+        else if (text.StartsWith("hvsock://", StringComparison.OrdinalIgnoreCase))
+        {
+            // The socket path has slashes of its own: it ends at the first ":PORT" that a '/' (or the end) follows.
+            end = HybridEnd(text);
+        }
+        else
+        {
+            error = $"'{text}' is not a vsock URL: {Expected}";
             return false;
         }
 
-        int slash = text.IndexOf('/', "vsock://".Length);
-        string authority = slash < 0 ? text : text[..slash];
-        string path = slash < 0 ? "/" : text[slash..];
-        try
+        string authority = end < 0 ? text : text[..end];
+        string path = end < 0 ? "/" : text[end..];
+        if (!VmciEndPoints.TryParse(authority, out EndPoint? endPoint, out error))
         {
-            VmciEndPoint endPoint = VmciEndPoint.Parse(authority);
-            if (endPoint.Cid == VmciCid.Any || endPoint.Port == VmciPort.Any)
+            return false;
+        }
+
+        if (endPoint is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
+        {
+            error = $"'{text}': 'any' is for listening; name the CID and port to connect to";
+            return false;
+        }
+
+        url = new VsockUrl(endPoint, path);
+        return true;
+    }
+
+    private static int HybridEnd(string text)
+    {
+        for (int colon = text.IndexOf(':', "hvsock://".Length); colon >= 0; colon = text.IndexOf(':', colon + 1))
+        {
+            int i = colon + 1;
+            while (i < text.Length && char.IsAsciiDigit(text[i]))
             {
-                error = $"'{text}': 'any' is for listening; name the CID and port to connect to";
-                return false;
+                i++;
             }
 
-            url = new VsockUrl(endPoint, path);
-            error = null;
-            return true;
+            if (i > colon + 1 && (i == text.Length || text[i] == '/'))
+            {
+                return i == text.Length ? -1 : i;
+            }
         }
-        catch (FormatException ex)
-        {
-            error = ex.Message;
-            return false;
-        }
+
+        return -1;
     }
 }

@@ -107,7 +107,7 @@ public sealed class ClientTests
         Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-local:{server.Target.Port}/", Ct));
     }
 
-    private static async Task<string> ReadToEndAsync(PipeReader reader)
+    internal static async Task<string> ReadToEndAsync(PipeReader reader)
     {
         var text = new StringBuilder();
         while (true)

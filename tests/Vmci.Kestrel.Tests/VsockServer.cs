@@ -68,10 +68,11 @@ internal sealed class VsockServer : IAsyncDisposable
         map(app);
         await app.StartAsync(TestContext.Current.CancellationToken);
 
-        string vsock = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
-            .First(a => a.Contains("vsock://", StringComparison.Ordinal));
-        VmciEndPoint bound = VmciEndPoint.Parse(vsock[vsock.IndexOf("vsock://", StringComparison.Ordinal)..]);
-        return new VsockServer(app, new VmciEndPoint(VmciCid.Local, bound.Port), logs);
+        // "//vsock://": not the hybrid listeners' http://hvsock://; a server with hybrid listeners only has no Target port.
+        string? vsock = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
+            .FirstOrDefault(a => a.Contains("//vsock://", StringComparison.Ordinal));
+        VmciEndPoint? bound = vsock is null ? null : VmciEndPoint.Parse(vsock[vsock.IndexOf("vsock://", StringComparison.Ordinal)..]);
+        return new VsockServer(app, new VmciEndPoint(VmciCid.Local, bound?.Port ?? VmciPort.Any), logs);
     }
 
     /// <summary>A port below 65536 (URLs cannot carry larger ones), different for each call in this process.</summary>

@@ -17,7 +17,7 @@ public sealed class FuzzTests
 {
     private static readonly string[] Pieces =
         ["vsock://", "vsock:", "VSOCK://", ":", "::", "/", "-", "-1", "0", "1", "2", "3", "42", "1024", "4294967295", "4294967296",
-         "99999999999999999999", "any", "ANY", "local", "host", "hypervisor", " ", "\t", "+", "0x10", "١", "\0", "%", "?", "@", "[", "]", "é"];
+         "99999999999999999999", "any", "ANY", "local", "host", "hypervisor", " ", "\t", "+", "0x10", "١", "\0", "%", "?", "?to-host", "hvsock://", "@", "[", "]", "é"];
 
     private static int Cases => int.Parse(Environment.GetEnvironmentVariable("VMCI_FUZZ_CASES") ?? "50000", CultureInfo.InvariantCulture);
 

@@ -23,6 +23,13 @@ internal static partial class Interop
         [LibraryImport(LibraryName, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         internal static partial int Open(string path, int flags);
 
+        /// <summary>
+        /// statx(2) into a caller's buffer of at least 256 bytes (struct statx has one layout on every
+        /// architecture, unlike struct stat). Returns 0, or -1 with errno set.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        internal static unsafe partial int Statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+
         /// <summary>ioctl(2) with an unsigned 32-bit out argument.</summary>
         [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
         internal static partial int IoctlUInt32(SafeHandle fd, nuint request, out uint value);
