@@ -19,6 +19,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     private readonly VmciTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
+    private readonly VmciInheritedListeners _inherited = new();
 
     /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel.</summary>
     public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
@@ -29,15 +30,24 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         _loggerFactory = loggerFactory;
     }
 
-    /// <summary>True for <see cref="VmciEndPoint"/>s only.</summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint;
+    /// <summary>
+    /// True for <see cref="VmciEndPoint"/>s, and for <see cref="FileHandleEndPoint"/>s (Kestrel's <c>ListenHandle</c>,
+    /// <c>UseSystemd</c>) of listening vsock sockets, such as systemd passes to a socket-activated service.
+    /// </summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint || VmciInheritedListeners.IsVsockHandle(endpoint, out _);
 
-    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>.</summary>
-    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is not a <see cref="VmciEndPoint"/>.</exception>
+    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>, or serves an inherited listening vsock socket.</summary>
+    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is neither a <see cref="VmciEndPoint"/> nor a listening vsock socket's handle.</exception>
     /// <exception cref="VmciSocketException">The port is in use or privileged, or the kernel has no AF_VSOCK; the message names the endpoint and the fix.</exception>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        if (VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ValueTask<IConnectionListener>(_inherited.Bind(fileDescriptor, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel")));
+        }
+
         if (endpoint is not VmciEndPoint vmciEndPoint)
         {
             throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT) only, not {endpoint.GetType().Name} {endpoint}.");
