@@ -34,7 +34,7 @@ public sealed class SocketActivationTests
         uint port = VmciSocket.GetLocalEndPoint(inherited).Port;
         Assert.Equal(0, DescriptorFlags(fd) & O_NONBLOCK);
 
-        await using VsockServer server = await VsockServer.StartAsync(
+        VsockServer server = await VsockServer.StartAsync(
             app => app.MapGet("/", (HttpContext c) => c.GetVmciConnection()!.LocalEndPoint.ToString()),
             args: [],
             configure: b => b.WebHost.ConfigureKestrel(k =>
@@ -44,6 +44,27 @@ public sealed class SocketActivationTests
                 k.ListenHandle((ulong)fd);
             }));
 
+        try
+        {
+            await ServeAndCheckAsync(server, fd, port);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+
+        // Stopping the server closed its own descriptor only: the inherited socket still listens, as systemd's
+        // copy must, to start the service again on the next connection.
+        Assert.True(VmciSocket.IsListener(fd));
+        var target = new VmciEndPoint(VmciCid.Local, port);
+        VsockGuard.EnsureMayConnect(target);
+        using Socket again = await VmciSocket.ConnectAsync(target, TestContext.Current.CancellationToken);
+        using Socket accepted = await inherited.AcceptAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(VmciCid.Local, ((VmciEndPoint)accepted.RemoteEndPoint!).Cid);
+    }
+
+    private static async Task ServeAndCheckAsync(VsockServer server, int fd, uint port)
+    {
         Assert.Equal(port, server.Target.Port);
         Assert.All(server.Addresses, a => Assert.Equal($"http://vsock://any:{port}", a));
         using HttpClient client = server.CreateClient();
