@@ -20,13 +20,16 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
     private readonly bool _requirePrivilegedPeerPort;
     private readonly int? _maxConnectionsPerPeerCid;
     private readonly VmciPeerConnectionCounter _peerConnections;
+    private readonly VmciTransportMetrics? _metrics;
     private readonly ILogger _logger;
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+    private readonly VmciLogRateLimit _acceptFailureLog = new(TimeSpan.FromSeconds(10));
     private int _unbound;
 
-    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, ILogger logger)
     {
         _peerConnections = peerConnections;
+        _metrics = metrics;
         _listenSocket = listenSocket;
         EndPoint = endPoint;
         _logger = logger;
@@ -39,13 +42,13 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
     public EndPoint EndPoint { get; }
 
-    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, ILogger logger)
     {
         Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
         try
         {
             var bound = (VmciEndPoint)socket.LocalEndPoint!;
-            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, logger);
+            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, metrics, logger);
             VmciTransportLog.Listening(logger, bound, options.Backlog);
             return listener;
         }
@@ -97,18 +100,38 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
             {
                 // The peer gave up between connect and accept: its business, not a server error.
                 VmciTransportLog.AcceptReset(_logger);
+                _metrics?.Rejected(VmciRejectionReason.ResetBeforeAccept, peerCid: null);
                 continue;
             }
             catch (SocketException ex)
             {
-                // Out of descriptors or buffers: say so, wait a moment, and keep accepting. Ending the loop
-                // would stop this endpoint for good while the server looks healthy.
-                VmciTransportLog.AcceptFailed(_logger, (VmciEndPoint)EndPoint, ex);
+                // Out of descriptors or buffers: say so (once in a while: this repeats every retry while it
+                // lasts), wait a moment, and keep accepting. Ending the loop would stop this endpoint for good
+                // while the server looks healthy.
+                if (_acceptFailureLog.TryEnter(out long suppressed))
+                {
+                    VmciTransportLog.AcceptFailed(_logger, (VmciEndPoint)EndPoint, suppressed, ex);
+                }
+
                 await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            if (TryCreateConnection(accepted) is { } connection)
+            ConnectionContext? connection;
+            try
+            {
+                connection = TryCreateConnection(accepted);
+            }
+            catch (Exception ex)
+            {
+                // Whatever goes wrong with one accepted socket is that socket's end, not the endpoint's.
+                accepted.Dispose();
+                VmciTransportLog.AcceptedConnectionFailed(_logger, (VmciEndPoint)EndPoint, ex);
+                _metrics?.Rejected(VmciRejectionReason.SetupFailed, peerCid: null);
+                continue;
+            }
+
+            if (connection is not null)
             {
                 return connection;
             }
@@ -128,6 +151,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         catch (SocketException)
         {
             VmciTransportLog.AcceptReset(_logger);
+            _metrics?.Rejected(VmciRejectionReason.ResetBeforeAccept, peerCid: null);
             accepted.Dispose();
             return null;
         }
@@ -135,6 +159,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         if (_allowedPeerCids.Count > 0 && !_allowedPeerCids.Contains(remote.Cid))
         {
             VmciTransportLog.PeerRejected(_logger, remote, local, remote.Cid);
+            _metrics?.Rejected(VmciRejectionReason.PeerCidNotAllowed, remote.Cid);
             accepted.Dispose();
             return null;
         }
@@ -142,6 +167,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         if (_requirePrivilegedPeerPort && !remote.IsPrivilegedPort)
         {
             VmciTransportLog.PeerPortNotPrivileged(_logger, remote, local);
+            _metrics?.Rejected(VmciRejectionReason.PeerPortNotPrivileged, remote.Cid);
             accepted.Dispose();
             return null;
         }
@@ -149,6 +175,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         if (_maxConnectionsPerPeerCid is int limit && !_peerConnections.TryAdd(remote.Cid, limit))
         {
             VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
+            _metrics?.Rejected(VmciRejectionReason.PeerConnectionLimit, remote.Cid);
             accepted.Dispose();
             return null;
         }

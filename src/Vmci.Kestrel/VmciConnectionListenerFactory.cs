@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
@@ -20,14 +21,25 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     private readonly ILoggerFactory _loggerFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
     private readonly VmciInheritedListeners _inherited = new();
+    private readonly VmciTransportMetrics? _metrics;
 
-    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel.</summary>
+    /// <summary>Creates the factory without metrics.</summary>
     public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, meterFactory: null)
+    {
+    }
+
+    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel, with the app's meter factory.</summary>
+    /// <param name="options">The transport options.</param>
+    /// <param name="loggerFactory">Where the transport logs.</param>
+    /// <param name="meterFactory">Creates the <c>Vmci.Kestrel</c> meter that counts refused connections by reason; null for none.</param>
+    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
         _loggerFactory = loggerFactory;
+        _metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
     }
 
     /// <summary>
@@ -45,7 +57,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         if (VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return new ValueTask<IConnectionListener>(_inherited.Bind(fileDescriptor, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel")));
+            return new ValueTask<IConnectionListener>(_inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _loggerFactory.CreateLogger("Vmci.Kestrel")));
         }
 
         if (endpoint is not VmciEndPoint vmciEndPoint)
@@ -54,7 +66,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel"));
+        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _loggerFactory.CreateLogger("Vmci.Kestrel"));
         return new ValueTask<IConnectionListener>(listener);
     }
 }

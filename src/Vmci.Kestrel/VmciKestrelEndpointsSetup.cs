@@ -19,8 +19,10 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
 
     public void Configure(KestrelServerOptions options)
     {
+        bool configured = false;
         if (configuration[UrlsKey] is { } urls)
         {
+            configured = true;
             foreach (string url in urls.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 options.ListenVmci(ParseUrl(UrlsKey, url), static _ => { });
@@ -29,6 +31,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
 
         foreach (IConfigurationSection endpoint in configuration.GetSection(EndpointsKey).GetChildren())
         {
+            configured = true;
             string urlKey = $"{endpoint.Path}:Url";
             string url = endpoint["Url"] ?? throw new InvalidOperationException($"The setting {urlKey} is missing: every vsock endpoint needs a Url such as vsock://any:8080.");
             VmciEndPoint vmciEndPoint = ParseUrl(urlKey, url);
@@ -40,6 +43,11 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
                     listen.Protocols = p;
                 }
             });
+        }
+
+        if (configured)
+        {
+            VmciHostingUrls.Listen(options, configuration);
         }
     }
 

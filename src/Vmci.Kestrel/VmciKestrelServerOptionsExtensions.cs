@@ -29,6 +29,10 @@ public static class VmciKestrelServerOptionsExtensions
                 $"ListenVmci({endPoint}) needs the vsock transport: call builder.WebHost.UseVmci() (or UseVmci(cid, port)) when building the host.");
         }
 
-        options.Listen(endPoint, configure);
+        options.Listen(endPoint, listen =>
+        {
+            listen.Use(VmciConnectionMetricsTags.AddPeerCid);
+            configure(listen);
+        });
     }
 }

@@ -27,8 +27,11 @@ internal static partial class VmciTransportLog
     [LoggerMessage(8, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections (MaxConnectionsPerPeerCid).", EventName = "PeerConnectionLimit")]
     public static partial void PeerConnectionLimit(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit);
 
-    [LoggerMessage(9, LogLevel.Error, "Accepting on {EndPoint} failed; retrying.", EventName = "AcceptFailed")]
-    public static partial void AcceptFailed(ILogger logger, VmciEndPoint endPoint, System.Exception exception);
+    [LoggerMessage(9, LogLevel.Error, "Accepting on {EndPoint} failed; retrying ({Suppressed} more failures since the last such message).", EventName = "AcceptFailed")]
+    public static partial void AcceptFailed(ILogger logger, VmciEndPoint endPoint, long suppressed, System.Exception exception);
+
+    [LoggerMessage(10, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; closed it and kept accepting.", EventName = "AcceptedConnectionFailed")]
+    public static partial void AcceptedConnectionFailed(ILogger logger, VmciEndPoint endPoint, System.Exception exception);
 
     [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]
     public static partial void Connected(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint);

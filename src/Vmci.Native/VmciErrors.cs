@@ -22,11 +22,26 @@ internal static class VmciErrors
         => FromErrno(Marshal.GetLastPInvokeError(), operation, endPoint, option);
 
     /// <summary>A <see cref="SocketException"/> from .NET's socket layer, explained for <paramref name="operation"/>.</summary>
-    internal static VmciSocketException FromSocketException(SocketException exception, VmciOperation operation, VmciEndPoint? endPoint = null, string? option = null)
+    /// <param name="exception">What .NET threw.</param>
+    /// <param name="operation">What was being done.</param>
+    /// <param name="endPoint">The address it was done with.</param>
+    /// <param name="option">The option, for option calls.</param>
+    /// <param name="threadErrno">
+    /// errno as the calling thread read it first thing after a synchronous call failed, or 0. .NET rebuilds
+    /// <c>SocketException.NativeErrorCode</c> from its <see cref="SocketError"/>, so errno values that
+    /// share one (EPERM and EACCES are both AccessDenied) come back as the same code; the thread's errno
+    /// still tells them apart. It is used only when it agrees with what .NET reported.
+    /// </param>
+    internal static VmciSocketException FromSocketException(SocketException exception, VmciOperation operation, VmciEndPoint? endPoint = null, string? option = null, int threadErrno = 0)
     {
         if (exception is VmciSocketException explained)
         {
             return explained;
+        }
+
+        if (threadErrno is > 0 and <= MaxErrno && Agrees(threadErrno, exception.SocketErrorCode))
+        {
+            return FromErrno(threadErrno, operation, endPoint, option, exception.SocketErrorCode, exception.Message);
         }
 
         // On Linux, .NET keeps the raw errno in NativeErrorCode, but only for errno values it has a
@@ -41,6 +56,21 @@ internal static class VmciErrors
 
         return FromErrno(errno, operation, endPoint, option, exception.SocketErrorCode, exception.Message);
     }
+
+    /// <summary>Whether .NET could have reported <paramref name="errno"/> as <paramref name="reported"/>.</summary>
+    private static bool Agrees(int errno, SocketError reported) => (errno, reported) switch
+    {
+        (EPERM or EACCES, SocketError.AccessDenied) => true,
+        (EADDRINUSE, SocketError.AddressAlreadyInUse) => true,
+        (EADDRNOTAVAIL, SocketError.AddressNotAvailable) => true,
+        (EINVAL, SocketError.InvalidArgument) => true,
+        (EAFNOSUPPORT, SocketError.AddressFamilyNotSupported) => true,
+        (EOPNOTSUPP, SocketError.OperationNotSupported) => true,
+        (ENOBUFS or ENOMEM, SocketError.NoBufferSpaceAvailable) => true,
+        // errno values .NET has no SocketError for (ENODEV among them) come out as SocketError.SocketError.
+        (_, SocketError.SocketError) => NameOf(errno) is not null,
+        _ => false,
+    };
 
     internal static VmciSocketException FromErrno(int errno, VmciOperation operation, VmciEndPoint? endPoint = null, string? option = null, SocketError? reported = null, string? reportedMessage = null)
     {
@@ -92,8 +122,10 @@ internal static class VmciErrors
                 (SocketError.ProtocolOption, $"this kernel's vsock does not implement {option}; only VMware's VMCI transport has it."),
             (VmciOperation.SetOption, EINVAL) =>
                 (SocketError.InvalidArgument, $"the kernel did not accept that value for {option}."),
-            (VmciOperation.GetLocalCid, ENOENT or ENODEV) =>
+            (VmciOperation.GetLocalCid, ENOENT) =>
                 (SocketError.AddressFamilyNotSupported, $"there is no /dev/vsock, so this machine has no vsock CID. {LoadTransport}"),
+            (VmciOperation.GetLocalCid, ENODEV or ENXIO) =>
+                (SocketError.AddressFamilyNotSupported, $"/dev/vsock exists but no vsock driver answers it, so this machine has no vsock CID. {LoadTransport}"),
             (VmciOperation.GetLocalCid, EACCES or EPERM) =>
                 (SocketError.AccessDenied, "opening /dev/vsock was denied. Give this user read access to /dev/vsock."),
             _ => (SocketError.SocketError, null),

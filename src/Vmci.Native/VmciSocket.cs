@@ -1,5 +1,6 @@
 using System;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -71,7 +72,9 @@ public static partial class VmciSocket
         }
         catch (SocketException ex)
         {
-            throw VmciErrors.FromSocketException(ex, VmciOperation.Bind, endPoint);
+            // First thing: this thread's errno is still the kernel's answer to bind(2).
+            int errno = Marshal.GetLastSystemError();
+            throw VmciErrors.FromSocketException(ex, VmciOperation.Bind, endPoint, threadErrno: errno);
         }
     }
 
@@ -126,7 +129,8 @@ public static partial class VmciSocket
             }
             catch (SocketException ex)
             {
-                throw VmciErrors.FromSocketException(ex, VmciOperation.Listen, endPoint);
+                int errno = Marshal.GetLastSystemError();
+                throw VmciErrors.FromSocketException(ex, VmciOperation.Listen, endPoint, threadErrno: errno);
             }
 
             return socket;

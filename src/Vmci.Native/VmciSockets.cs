@@ -51,25 +51,14 @@ public static class VmciSockets
     public static uint GetLocalCid()
     {
         VmciPlatform.ThrowIfNotLinux();
-        SafeFileHandle device;
-        try
+        // open(2) itself, so that its errno says why (no node, no permission, a node without a driver).
+        int fd = Interop.Libc.Open("/dev/vsock", Interop.Constants.O_RDONLY | Interop.Constants.O_CLOEXEC);
+        if (fd < 0)
         {
-            device = File.OpenHandle("/dev/vsock", FileMode.Open, FileAccess.Read);
-        }
-        catch (FileNotFoundException)
-        {
-            throw VmciErrors.FromErrno(Interop.Errno.ENOENT, VmciOperation.GetLocalCid);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw VmciErrors.FromErrno(Interop.Errno.EACCES, VmciOperation.GetLocalCid);
-        }
-        catch (IOException)
-        {
-            // The node exists but no driver answers it (ENODEV, ENXIO): as good as no vsock at all.
-            throw VmciErrors.FromErrno(Interop.Errno.ENODEV, VmciOperation.GetLocalCid);
+            throw VmciErrors.FromLastError(VmciOperation.GetLocalCid);
         }
 
+        var device = new SafeFileHandle(fd, ownsHandle: true);
         using (device)
         {
             if (Interop.Libc.IoctlUInt32(device, Interop.Constants.IOCTL_VM_SOCKETS_GET_LOCAL_CID, out uint cid) != 0)

@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.IO.Compression;
+using System.Linq;
 using Vmci.Native;
 
 namespace Vmci.Testing;
@@ -13,7 +15,41 @@ internal static class VsockEnvironment
     internal static bool HasAfVsock { get; } = VmciSockets.IsSupported;
 
     /// <summary>CID 1 reaches this machine: the only peer tests may connect to.</summary>
-    internal static bool HasLoopback => Directory.Exists("/sys/module/vsock_loopback");
+    /// <remarks>
+    /// A loaded module shows in /sys/module; one built into the kernel may not (only modules with parameters
+    /// do), so the kernel's list of built-in modules and its configuration are read too.
+    /// </remarks>
+    internal static bool HasLoopback { get; } = Directory.Exists("/sys/module/vsock_loopback")
+        || IsBuiltIn("vsock_loopback") || KernelConfigHas("CONFIG_VSOCKETS_LOOPBACK=y");
+
+    private static bool IsBuiltIn(string module)
+    {
+        string list = $"/lib/modules/{KernelRelease()}/modules.builtin";
+        // Lines look like "kernel/net/vmw_vsock/vsock_loopback.ko".
+        return File.Exists(list) && File.ReadLines(list).Any(line => Path.GetFileNameWithoutExtension(line) == module);
+    }
+
+    private static bool KernelConfigHas(string line)
+    {
+        const string Config = "/proc/config.gz";
+        if (!File.Exists(Config))
+        {
+            return false;
+        }
+
+        using var reader = new StreamReader(new GZipStream(File.OpenRead(Config), CompressionMode.Decompress));
+        while (reader.ReadLine() is { } current)
+        {
+            if (current == line)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string KernelRelease() => File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
 
     /// <summary>Inside eng/vsock-sandbox, where no connect can leave the VM.</summary>
     internal static bool InSandbox => Environment.GetEnvironmentVariable("VSOCK_SANDBOX") == "1";

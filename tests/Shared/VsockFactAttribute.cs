@@ -1,5 +1,7 @@
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using Xunit;
+using Xunit.v3;
 
 namespace Vmci.Testing;
 
@@ -16,28 +18,40 @@ internal enum VsockNeeds
     Sandbox,
 }
 
-/// <summary>A fact that runs only where the machine offers what it <see cref="VsockNeeds"/>.</summary>
-internal sealed class VsockFactAttribute : FactAttribute
+/// <summary>
+/// A fact that runs only where the machine offers what it <see cref="VsockNeeds"/>. It carries the trait
+/// Category=Vsock itself, so eng/test always runs it inside the sandbox VM: a vsock test cannot be skipped
+/// on the host and filtered out of the VM run because its class forgot the trait.
+/// </summary>
+internal sealed class VsockFactAttribute : FactAttribute, ITraitAttribute
 {
     public VsockFactAttribute(VsockNeeds needs, [CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
         Skip = VsockSkip.Reason(needs);
     }
+
+    public IReadOnlyCollection<KeyValuePair<string, string>> GetTraits() => VsockSkip.Traits;
 }
 
-/// <summary>A theory that runs only where the machine offers what it <see cref="VsockNeeds"/>.</summary>
-internal sealed class VsockTheoryAttribute : TheoryAttribute
+/// <summary>A theory that runs only where the machine offers what it <see cref="VsockNeeds"/>; Category=Vsock like <see cref="VsockFactAttribute"/>.</summary>
+internal sealed class VsockTheoryAttribute : TheoryAttribute, ITraitAttribute
 {
     public VsockTheoryAttribute(VsockNeeds needs, [CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
         Skip = VsockSkip.Reason(needs);
     }
+
+    public IReadOnlyCollection<KeyValuePair<string, string>> GetTraits() => VsockSkip.Traits;
 }
 
 internal static class VsockSkip
 {
+    internal const string Category = "Vsock";
+
+    internal static readonly IReadOnlyCollection<KeyValuePair<string, string>> Traits = [new("Category", Category)];
+
     internal static string? Reason(VsockNeeds needs) => needs switch
     {
         VsockNeeds.AfVsock => VsockEnvironment.AfVsockSkipReason,

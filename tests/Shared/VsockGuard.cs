@@ -15,7 +15,7 @@ internal static class VsockGuard
         if (!VsockEnvironment.HasLoopback)
         {
             throw new InvalidOperationException(
-                $"Refusing to connect to {target}: /sys/module/vsock_loopback does not exist, so the connect would go to the hypervisor's host. {VsockEnvironment.RunForReal}.");
+                $"Refusing to connect to {target}: the kernel has no vsock_loopback (neither /sys/module/vsock_loopback nor built in), so the connect would go to the hypervisor's host. {VsockEnvironment.RunForReal}.");
         }
 
         if (target.Cid != VmciCid.Local && !(VsockEnvironment.InSandbox && VmciSockets.GetLocalCid() == VmciCid.Local))

@@ -68,6 +68,22 @@ public sealed class ConfigurationTests
         Assert.Contains($"http://vsock://any:{b}", server.Addresses);
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task VmciUrls_AndHostingUrls_BothServe()
+    {
+        uint port = VsockServer.UrlSafePort();
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", (HttpContext c) => c.Connection.RemoteIpAddress is null ? "vsock" : "tcp"),
+            args: [$"--Vmci:Urls=vsock://any:{port}", "--urls=http://127.0.0.1:0"]);
+        string tcp = server.Addresses.Single(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+        using var tcpClient = new HttpClient();
+        using HttpClient vsockClient = server.CreateClient();
+
+        Assert.Equal("tcp", await tcpClient.GetStringAsync(tcp, Ct));
+        Assert.Equal("vsock", await vsockClient.GetStringAsync("/", Ct));
+        Assert.Equal(2, server.Addresses.Count);
+    }
+
     [Fact]
     public void TransportOptions_FromConfiguration()
     {

@@ -86,11 +86,19 @@ public sealed class HttpOverVsockTests
     public async Task Http2_PriorKnowledge_MultiplexesOnOneConnection()
     {
         var connections = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        int arrived = 0;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using VsockServer server = await VsockServer.StartAsync(
             app => app.MapGet("/slow", async (HttpContext context) =>
             {
                 connections.AddOrUpdate(context.Connection.Id, 1, (_, n) => n + 1);
-                await Task.Delay(200, context.RequestAborted);
+                // No request answers before all 20 are in: they are in flight together, not one after another.
+                if (Interlocked.Increment(ref arrived) == 20)
+                {
+                    allArrived.SetResult();
+                }
+
+                await allArrived.Task.WaitAsync(context.RequestAborted);
                 return context.Request.Protocol;
             }),
             listen: l => l.Protocols = HttpProtocols.Http2);

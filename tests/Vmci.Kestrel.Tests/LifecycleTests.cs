@@ -104,19 +104,23 @@ public sealed class LifecycleTests
         // Small enough to sit in the buffers (the peer's 256 KiB vsock buffer, Kestrel's 64 KiB), so the server can finish first.
         byte[] payload = RandomNumberGenerator.GetBytes(192 * 1024);
         var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", async (HttpContext context) =>
-        {
-            context.Response.ContentLength = payload.Length;
-            await context.Response.Body.WriteAsync(payload, context.RequestAborted);
-            await context.Response.CompleteAsync();
-            completed.SetResult();
-        }));
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", async (HttpContext context) =>
+            {
+                context.Response.ContentLength = payload.Length;
+                await context.Response.Body.WriteAsync(payload, context.RequestAborted);
+            }),
+            // Connection middleware returns once Kestrel is done with the connection: response written, output completed.
+            listen: l => l.Use(next => async connection =>
+            {
+                await next(connection);
+                completed.TrySetResult();
+            }));
         using RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
 
         await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Ct);
         // Read nothing until the server has handed over the whole body and finished the request.
         await completed.Task.WaitAsync(HangGuard, Ct);
-        await Task.Delay(500, Ct);
         using var received = new MemoryStream();
         byte[] buffer = new byte[65536];
         int n;
@@ -138,7 +142,8 @@ public sealed class LifecycleTests
         VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/slow", async (HttpContext context) =>
         {
             started.SetResult();
-            await Task.Delay(1500, CancellationToken.None);
+            // Answer only once the shutdown has begun: the drain must carry this request across it.
+            await FaultTests.StoppingAsync(context);
             await context.Response.Body.WriteAsync(payload, CancellationToken.None);
         }));
         try

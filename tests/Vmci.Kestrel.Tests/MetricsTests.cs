@@ -55,6 +55,48 @@ public sealed class MetricsTests
         var duration = measurements.First(m => m.Instrument == "kestrel.connection.duration");
         Assert.True(duration.Value > 0);
         Assert.Equal("1.1", duration.Tags.GetValueOrDefault("network.protocol.version"));
+        Assert.Equal(1L, duration.Tags.GetValueOrDefault("vsock.peer.cid"));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task RefusedConnections_AreCountedWithTheirReasonAndPeerCid()
+    {
+        var measurements = new ConcurrentQueue<(long Value, Dictionary<string, object?> Tags)>();
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "m"), transport: t => t.AllowedPeerCids.Add(42));
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, tags, _) => measurements.Enqueue((v, ToDictionary(tags))));
+        listener.Start();
+
+        // CID 1 is not allowed: each connection is closed before a byte is read, and counted.
+        for (int i = 0; i < 3; i++)
+        {
+            using RawClient refused = await RawClient.ConnectAsync(server.Target, TestContext.Current.CancellationToken);
+            Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(refused.Socket, TestContext.Current.CancellationToken));
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (measurements.Count < 3)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.Equal(3, measurements.Count);
+        Assert.All(measurements, m =>
+        {
+            Assert.Equal(1, m.Value);
+            Assert.Equal("peer_cid_not_allowed", m.Tags["vmci.rejection.reason"]);
+            Assert.Equal(1L, m.Tags["vsock.peer.cid"]);
+        });
     }
 
     private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)

@@ -21,6 +21,8 @@ public sealed class VmciErrorsTests
     [InlineData("Connect", 19, SocketError.HostUnreachable, "is the vsock_loopback module loaded?")]
     [InlineData("GetOption", 92, SocketError.ProtocolOption, "only VMware's VMCI transport has it")]
     [InlineData("GetLocalCid", 2, SocketError.AddressFamilyNotSupported, "there is no /dev/vsock")]
+    [InlineData("GetLocalCid", 6, SocketError.AddressFamilyNotSupported, "no vsock driver answers it")]
+    [InlineData("GetLocalCid", 13, SocketError.AccessDenied, "read access to /dev/vsock")]
     public void FromErrno_NamesCauseAndFix(string operation, int errno, SocketError expectedError, string expectedText)
     {
         VmciSocketException ex = VmciErrors.FromErrno(errno, Enum.Parse<VmciOperation>(operation), Loopback80, option: "SO_X");
@@ -30,6 +32,32 @@ public sealed class VmciErrorsTests
         Assert.Contains(expectedText, ex.Message, StringComparison.Ordinal);
         Assert.Contains($"errno {errno}", ex.Message, StringComparison.Ordinal);
         Assert.Same(Loopback80, ex.EndPoint);
+    }
+
+    [Theory]
+    [InlineData(1, "EPERM, errno 1")]
+    [InlineData(13, "EACCES, errno 13")]
+    public void FromSocketException_KeepsTheThreadsErrno_WhereDotNetMergesTwo(int errno, string expectedText)
+    {
+        // .NET reports EPERM and EACCES alike (AccessDenied, native code 13); the thread's errno tells them apart.
+        var dotnet = new SocketException((int)SocketError.AccessDenied);
+
+        VmciSocketException ex = VmciErrors.FromSocketException(dotnet, VmciOperation.Bind, new VmciEndPoint(VmciCid.Any, 5001), threadErrno: errno);
+
+        Assert.Equal(errno, ex.PlatformErrorCode);
+        Assert.Contains(expectedText, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromSocketException_IgnoresAThreadErrnoThatDisagreesWithDotNet()
+    {
+        // A stale errno from some earlier call must not replace what .NET saw (address in use).
+        var dotnet = new SocketException((int)SocketError.AddressAlreadyInUse);
+
+        VmciSocketException ex = VmciErrors.FromSocketException(dotnet, VmciOperation.Bind, new VmciEndPoint(VmciCid.Any, 5001), threadErrno: 13);
+
+        Assert.Equal(SocketError.AddressAlreadyInUse, ex.SocketErrorCode);
+        Assert.Equal(98, ex.PlatformErrorCode);
     }
 
     [Theory]

@@ -10,6 +10,9 @@ internal static partial class Interop
         internal const int SOCK_SEQPACKET = 5;
         internal const int SOCK_CLOEXEC = 0x80000;
 
+        internal const int O_RDONLY = 0;
+        internal const int O_CLOEXEC = 0x80000;
+
         /// <summary>IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock.</summary>
         internal const uint IOCTL_VM_SOCKETS_GET_LOCAL_CID = 0x7b9;
 

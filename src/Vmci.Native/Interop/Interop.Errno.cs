@@ -7,6 +7,8 @@ internal static partial class Interop
         internal const int ENOENT = 2;
         internal const int EACCES = 13;
         internal const int ENODEV = 19;
+        internal const int ENXIO = 6;
+        internal const int ENOMEM = 12;
         internal const int EINVAL = 22;
         internal const int ENOPROTOOPT = 92;
         internal const int EPROTONOSUPPORT = 93;
@@ -17,6 +19,7 @@ internal static partial class Interop
         internal const int EADDRNOTAVAIL = 99;
         internal const int ENETUNREACH = 101;
         internal const int ECONNRESET = 104;
+        internal const int ENOBUFS = 105;
         internal const int ETIMEDOUT = 110;
         internal const int ECONNREFUSED = 111;
         internal const int EHOSTUNREACH = 113;
@@ -28,6 +31,8 @@ internal static partial class Interop
             ENOENT => nameof(ENOENT),
             EACCES => nameof(EACCES),
             ENODEV => nameof(ENODEV),
+            ENXIO => nameof(ENXIO),
+            ENOMEM => nameof(ENOMEM),
             EINVAL => nameof(EINVAL),
             ENOPROTOOPT => nameof(ENOPROTOOPT),
             EPROTONOSUPPORT => nameof(EPROTONOSUPPORT),
@@ -38,6 +43,7 @@ internal static partial class Interop
             EADDRNOTAVAIL => nameof(EADDRNOTAVAIL),
             ENETUNREACH => nameof(ENETUNREACH),
             ECONNRESET => nameof(ECONNRESET),
+            ENOBUFS => nameof(ENOBUFS),
             ETIMEDOUT => nameof(ETIMEDOUT),
             ECONNREFUSED => nameof(ECONNREFUSED),
             EHOSTUNREACH => nameof(EHOSTUNREACH),

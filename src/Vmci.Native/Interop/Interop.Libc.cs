@@ -19,6 +19,10 @@ internal static partial class Interop
         [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
         internal static unsafe partial int GetSockName(SafeHandle fd, byte* address, ref int length);
 
+        /// <summary>open(2) of a device, read-only and close-on-exec. Returns a descriptor or -1 with errno set.</summary>
+        [LibraryImport(LibraryName, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+        internal static partial int Open(string path, int flags);
+
         /// <summary>ioctl(2) with an unsigned 32-bit out argument.</summary>
         [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
         internal static partial int IoctlUInt32(SafeHandle fd, nuint request, out uint value);
