@@ -24,7 +24,13 @@ builder.WebHost.UseVmci();
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
 {
     DashboardOptions dashboard = DashboardOptions.From(context.Configuration);
-    if (!dashboard.EndpointsFromConfiguration)
+    if (VmciSocketActivation.IsSocketActivated)
+    {
+        // Started by systemd (or systemd-socket-activate) with listening sockets: serve exactly those.
+        // UseVmci() takes the vsock ones; UseSystemd() hands Kestrel every one, TCP and Unix included.
+        kestrel.UseSystemd();
+    }
+    else if (!dashboard.EndpointsFromConfiguration)
     {
         kestrel.ListenVmci(VmciCid.Any, dashboard.Port, listen => listen.Protocols = HttpProtocols.Http1);
         kestrel.ListenVmci(VmciCid.Any, dashboard.Port + 1, listen => listen.Protocols = HttpProtocols.Http2);

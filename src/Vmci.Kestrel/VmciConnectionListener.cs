@@ -12,7 +12,7 @@ using Vmci.Native;
 namespace Vmci.Kestrel;
 
 /// <summary>One listening vsock socket; accepted sockets become Kestrel's socket connections.</summary>
-internal sealed class VmciConnectionListener : IConnectionListener
+internal sealed partial class VmciConnectionListener : IConnectionListener
 {
     private readonly Socket _listenSocket;
     private readonly SocketConnectionContextFactory _connectionFactory;

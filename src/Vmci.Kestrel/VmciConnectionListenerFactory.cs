@@ -21,6 +21,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     private readonly VmciTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
+    private readonly VmciInheritedListeners _inherited = new();
     private readonly VmciTransportMetrics? _metrics;
 
     /// <summary>Creates the factory without metrics.</summary>
@@ -42,11 +43,18 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         _metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
     }
 
-    /// <summary>True for <see cref="VmciEndPoint"/>s and <see cref="HybridVsockEndPoint"/>s only.</summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint;
+    /// <summary>
+    /// True for <see cref="VmciEndPoint"/>s, <see cref="HybridVsockEndPoint"/>s, and <see cref="FileHandleEndPoint"/>s
+    /// (Kestrel's <c>ListenHandle</c>, <c>UseSystemd</c>) of listening vsock sockets, such as systemd passes to a
+    /// socket-activated service.
+    /// </summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciInheritedListeners.IsVsockHandle(endpoint, out _);
 
-    /// <summary>Binds and listens on a <see cref="VmciEndPoint"/>, or at the Unix socket of a <see cref="HybridVsockEndPoint"/>.</summary>
-    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is another kind of endpoint.</exception>
+    /// <summary>
+    /// Binds and listens on a <see cref="VmciEndPoint"/>, at the Unix socket of a <see cref="HybridVsockEndPoint"/>,
+    /// or serves an inherited listening vsock socket.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is none of those.</exception>
     /// <exception cref="VmciSocketException">The port is in use or privileged, or the kernel has no AF_VSOCK; the message names the endpoint and the fix.</exception>
     /// <exception cref="HybridVsockException">The hybrid socket path is in use by a live server, not a socket, or cannot be created.</exception>
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
@@ -58,7 +66,8 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         {
             VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, logger),
             HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, logger),
-            _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT) and HybridVsockEndPoint (hvsock:///PATH:PORT) only, not {endpoint.GetType().Name} {endpoint}."),
+            _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, logger),
+            _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };
         return new ValueTask<IConnectionListener>(listener);
     }

@@ -20,8 +20,9 @@ public static class VmciWebHostBuilderExtensions
         => hostBuilder.UseVmci().ConfigureKestrel(options => options.ListenVmci(cid, port));
 
     /// <summary>
-    /// Adds the vsock transport, its options from the configuration section <c>Vmci:Transport</c>, and the
-    /// endpoints of <c>Vmci:Urls</c> and <c>Vmci:Endpoints</c>; <c>ListenVmci</c> adds more in code.
+    /// Adds the vsock transport, its options from the configuration section <c>Vmci:Transport</c>, the
+    /// endpoints of <c>Vmci:Urls</c> and <c>Vmci:Endpoints</c>, and the listening vsock sockets systemd passed
+    /// to the process (socket activation, see <see cref="VmciSocketActivation"/>); <c>ListenVmci</c> adds more in code.
     /// </summary>
     public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder) => hostBuilder.UseVmci(static _ => { });
 
@@ -36,6 +37,7 @@ public static class VmciWebHostBuilderExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, VmciConnectionListenerFactory>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<VmciTransportOptions>, VmciTransportOptionsSetup>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, VmciKestrelEndpointsSetup>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, VmciSocketActivationSetup>());
             services.Configure(configureOptions);
         });
     }

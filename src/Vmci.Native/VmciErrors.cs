@@ -151,6 +151,7 @@ internal static class VmciErrors
         VmciOperation.SetOption => $"Setting the vsock option {option}",
         VmciOperation.GetLocalEndPoint => "Reading the socket's local address (getsockname)",
         VmciOperation.GetLocalCid => "Reading the local CID (IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock)",
+        VmciOperation.AdoptListener => $"Taking over the inherited listening socket {option}",
         _ => operation.ToString(),
     };
 }

@@ -13,4 +13,5 @@ internal enum VmciOperation
     SetOption,
     GetLocalCid,
     GetLocalEndPoint,
+    AdoptListener,
 }

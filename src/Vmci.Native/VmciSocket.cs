@@ -16,7 +16,7 @@ namespace Vmci.Native;
 /// <see cref="Socket.Bind"/> or <see cref="Socket.ConnectAsync(System.Net.EndPoint, CancellationToken)"/>
 /// directly works too; the helpers here add messages that name the cause and the fix.
 /// </remarks>
-public static class VmciSocket
+public static partial class VmciSocket
 {
     /// <summary>The listen backlog <see cref="Listen"/> uses unless told otherwise (Kestrel's default too).</summary>
     public const int DefaultBacklog = 512;
