@@ -3,7 +3,7 @@
 time from exec to the first HTTP response over vsock (GET /healthz), then its RSS after 20 more requests.
 
 Every server runs once untimed (so every binary is in the page cache), then ROUNDS rounds, each in a rotated
-order, each start a fresh process. Writes one JSON line per measurement to OUT.
+order (reversed every other round), each start a fresh process. Writes one JSON line per measurement to OUT.
 
   measure.py OUT ROUNDS NAME=COMMAND... (COMMAND is split on spaces; {port} is replaced by the vsock port)
 """
@@ -73,7 +73,11 @@ def main():
     port = 30000
     with open(out, "a") as results:
         for rnd in range(rounds + 1):  # round 0 warms the page cache and is not kept
+            # Rotated, and reversed every other round, so that no server always follows the same one (a killed
+            # JIT process leaves work behind that slowed whatever started next).
             order = servers[rnd % len(servers):] + servers[:rnd % len(servers)]
+            if rnd % 2:
+                order.reverse()
             for name, command in order:
                 port += 2  # a fresh port pair each start (the dashboard takes port + 1 too)
                 m = run(name, command, port)
@@ -81,6 +85,7 @@ def main():
                 print(f"footprint: round {rnd} {name}: first response {m['first_response_s']:.3f} s, RSS {m['rss_kib'] / 1024:.1f} MiB", flush=True)
                 if rnd > 0:
                     results.write(json.dumps(m) + "\n")
+                time.sleep(1)  # let the killed server's memory be freed before the next one starts
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ LABELS = {
     "aot-gcnonconcurrent": "dashboard, Native AOT, DOTNET_gcConcurrent=0",
     "aot-gen0-1mib": "dashboard, Native AOT, DOTNET_GCgen0size=0x100000 (1 MiB)",
     "aot-conserve": "dashboard, Native AOT, DOTNET_GCConserveMemory=9",
+    "aot-noreload": "dashboard, Native AOT, no config file watching (DOTNET_hostBuilder__reloadConfigOnChange=false)",
     "go": "Go net/http + mdlayher/vsock",
     "rust": "Rust hyper + tokio-vsock",
 }
@@ -26,7 +27,7 @@ med = lambda xs: statistics.median(xs)
 mib = lambda b: b / 1024 / 1024
 
 print("# Footprint: exec to first response over vsock, RSS, size\n")
-print(f"{len(first[servers[0]])} rounds in a rotated order after an untimed one, a fresh process per start, in the sandbox VM")
+print(f"{len(first[servers[0]])} rounds in a rotated order (reversed every other round) after an untimed one, a fresh process per start, in the sandbox VM")
 print("(TCG, 2 vCPUs): read ratios, not absolutes. First response = from exec to the first complete GET /healthz")
 print("over vsock (a Python client polling every 5 ms); RSS = VmRSS after 20 more requests.\n")
 go = "go" in servers
