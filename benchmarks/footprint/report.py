@@ -34,9 +34,9 @@ go = "go" in servers
 print("| server | first response, median (range) | RSS, median (range) | to copy into the guest |" + (" first response / Go | RSS / Go |" if go else ""))
 print("| --- | --- | --- | --- |" + (" --- | --- |" if go else ""))
 for s in servers:
-    size = f"{mib(sizes[s.split('-')[0]]):.1f} MB"
+    size = f"{mib(sizes[s.split('-')[0]]):.1f} MiB"
     if s.startswith(("jit", "r2r")):
-        size += f" + the shared runtime ({mib(sizes['shared_runtime']):.0f} MB)"
+        size += f" + the shared runtime ({mib(sizes['shared_runtime']):.0f} MiB)"
     print(f"| {LABELS[s]} | {med(first[s]):.3f} s ({min(first[s]):.3f}-{max(first[s]):.3f}) "
           f"| {med(rss[s]):.1f} MiB ({min(rss[s]):.1f}-{max(rss[s]):.1f}) | {size} |"
           + (f" {med(first[s]) / med(first['go']):.1f}x | {med(rss[s]) / med(rss['go']):.1f}x |" if go else ""))
