@@ -20,11 +20,8 @@ public static class DashboardApi
         routes.MapGet("/healthz", () => Results.Text("ok"));
 
         // The status, plus how the server sees this caller: over vsock, its CID and port.
-        routes.MapGet("/api/status", (HttpContext context, SystemStatus status) => Results.Json(new
-        {
-            status = status.Read(),
-            you = Describe(context),
-        }));
+        routes.MapGet("/api/status", (HttpContext context, SystemStatus status)
+            => Results.Json(new StatusResponse(status.Read(), Describe(context)), DashboardJsonContext.Default.StatusResponse));
 
         routes.MapGet("/api/events", (SystemStatus status, CancellationToken cancellationToken)
             => TypedResults.ServerSentEvents(Snapshots(status, cancellationToken), eventType: "status"));
@@ -32,9 +29,9 @@ public static class DashboardApi
         return routes;
     }
 
-    private static object Describe(HttpContext context) => context.GetVmciConnection() is { } vsock
-        ? new { transport = "vsock", peerCid = vsock.PeerCid, peerPort = vsock.PeerPort, peerPortPrivileged = vsock.IsPeerPortPrivileged, localEndPoint = vsock.LocalEndPoint.ToString(), protocol = context.Request.Protocol }
-        : new { transport = "tcp", remoteAddress = context.Connection.RemoteIpAddress?.ToString(), protocol = context.Request.Protocol };
+    private static CallerView Describe(HttpContext context) => context.GetVmciConnection() is { } vsock
+        ? new VsockCallerView(vsock.PeerCid, vsock.PeerPort, vsock.IsPeerPortPrivileged, vsock.LocalEndPoint.ToString(), context.Request.Protocol)
+        : new TcpCallerView(context.Connection.RemoteIpAddress?.ToString(), context.Request.Protocol);
 
     private static async IAsyncEnumerable<StatusSnapshot> Snapshots(SystemStatus status, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
 using Vmci.Kestrel;
 using Vmci.Native;
 using WebAppOverVmci;
@@ -11,8 +12,10 @@ using WebAppOverVmci;
 // The management dashboard of a VM with no network: served over vsock only, unless a TCP listener is
 // asked for. HTTP/1.1 on port 8080 for browsers and curl-like clients, HTTP/2 with prior knowledge
 // on 8081 for gRPC and h2 clients (Kestrel cannot offer both on one cleartext port).
-// The content root is the app's own folder, so the page is found whatever the working directory.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = System.AppContext.BaseDirectory });
+// The slim builder leaves out what a guest dashboard does not use (HTTPS, HTTP/3, IIS, hosting startups, the
+// EventSource and debug loggers) and, with the source-generated JSON below, lets the app publish as one Native
+// AOT executable. The content root is the app's own folder, so appsettings.json is found whatever the working directory.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = System.AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--port"] = "Dashboard:Port",
@@ -42,13 +45,17 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
     }
 });
 
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default));
 builder.Services.AddSingleton<RequestLog>();
 builder.Services.AddSingleton<SystemStatus>();
 
 var app = builder.Build();
 app.UseMiddleware<RequestLogMiddleware>();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+// The page is compiled into the assembly (wwwroot as embedded resources), so the app is its files alone, or one
+// native file: nothing to copy beside it into a guest.
+var page = new EmbeddedFileProvider(typeof(Program).Assembly, "WebAppOverVmci.wwwroot");
+app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
 app.MapDashboardApi();
 app.Run();
 

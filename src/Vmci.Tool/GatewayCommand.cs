@@ -162,14 +162,14 @@ internal static class GatewayCommand
                 {
                     // Any HTTP answer means the guest's server is up; /healthz just keeps the answer small.
                     using HttpResponseMessage response = await client.GetAsync($"{guest.BaseUrl}healthz", cancellationToken);
-                    return new { guest = guest.Name, cid = guest.Cid, reachable = true, detail = $"/healthz answered {(int)response.StatusCode} {response.ReasonPhrase}" };
+                    return new GuestState(guest.Name, guest.Cid, Reachable: true, $"/healthz answered {(int)response.StatusCode} {response.ReasonPhrase}");
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    return new { guest = guest.Name, cid = guest.Cid, reachable = false, detail = ex.InnerException?.Message ?? ex.Message };
+                    return new GuestState(guest.Name, guest.Cid, Reachable: false, ex.InnerException?.Message ?? ex.Message);
                 }
             }));
-            return Results.Json(states);
+            return Results.Json(states, GatewayJsonContext.Default.GuestStateArray);
         });
         // Known CIDs match the proxy's literal routes first; anything else lands here.
         app.Map("/vm/{cid}/{**rest}", (HttpContext context, string cid) =>
