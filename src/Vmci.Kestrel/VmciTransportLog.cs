@@ -30,10 +30,10 @@ internal static partial class VmciTransportLog
     [LoggerMessage(9, LogLevel.Error, "Accepting on {EndPoint} failed; retrying ({Suppressed} more failures since the last such message).", EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, VmciEndPoint endPoint, long suppressed, System.Exception exception);
 
-    [LoggerMessage(10, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; closed it and kept accepting.", EventName = "AcceptedConnectionFailed")]
+    [LoggerMessage(15, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; closed it and kept accepting.", EventName = "AcceptedConnectionFailed")]
     public static partial void AcceptedConnectionFailed(ILogger logger, VmciEndPoint endPoint, System.Exception exception);
 
-    [LoggerMessage(11, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections, each of which may hold {BytesPerConnection} bytes (vsock window plus read buffer), and MaxBufferedBytesPerPeerCid is {Budget}.", EventName = "PeerBufferBudget")]
+    [LoggerMessage(16, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections, each of which may hold {BytesPerConnection} bytes (vsock window plus read buffer), and MaxBufferedBytesPerPeerCid is {Budget}.", EventName = "PeerBufferBudget")]
     public static partial void PeerBufferBudget(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit, long bytesPerConnection, long budget);
 
     [LoggerMessage(6, LogLevel.Debug, "Connected to {RemoteEndPoint} from {LocalEndPoint}.", EventName = "Connected")]

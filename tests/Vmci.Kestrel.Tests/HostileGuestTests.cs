@@ -72,7 +72,7 @@ public sealed class HostileGuestTests
             }
 
             long pinned = before - MemAvailable();
-            int refused = server.Logs.Category("Vmci.Kestrel").Count(e => e.EventId.Id == 11);
+            int refused = server.Logs.Category("Vmci.Kestrel").Count(e => e.EventId.Id == 16);
             TestContext.Current.TestOutputHelper?.WriteLine(
                 $"{Connections} connections that never let the server read: {refused} refused, VM memory available {before >> 20} -> {(before - pinned) >> 20} MiB ({pinned >> 20} MiB held)");
             return (pinned, refused);
