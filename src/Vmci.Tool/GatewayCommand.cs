@@ -131,8 +131,8 @@ internal static class GatewayCommand
         var hosts = new GatewayHosts(guests);
         var connect = new VmciConnectionFactoryOptions { ConnectTimeout = connectTimeout };
         // One client per guest, each with its own connect target: nothing (connections, cookies) is shared between guests.
-        Dictionary<GatewayGuest, HttpMessageInvoker> clients = guests.ToDictionary(g => g, g => new HttpMessageInvoker(GuestHandler(g, connect)));
-        app.Lifetime.ApplicationStopped.Register(() => { foreach (HttpMessageInvoker client in clients.Values) { client.Dispose(); } });
+        Dictionary<GatewayGuest, SocketsHttpHandler> clients = guests.ToDictionary(g => g, g => GuestHandler(g, connect));
+        app.Lifetime.ApplicationStopped.Register(() => { foreach (SocketsHttpHandler client in clients.Values) { client.Dispose(); } });
         IHttpForwarder forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 
         // The Host decides first: a guest's origin is proxied whole; the gateway's pages answer on loopback names only.
@@ -210,8 +210,9 @@ internal static class GatewayCommand
         ConnectCallback = VmciHttp.ConnectTo(guest.EndPoint, connect),
     };
 
-    private static async Task ForwardAsync(HttpContext context, GatewayGuest guest, IHttpForwarder forwarder, HttpMessageInvoker client, string home)
+    private static async Task ForwardAsync(HttpContext context, GatewayGuest guest, IHttpForwarder forwarder, SocketsHttpHandler handler, string home)
     {
+        using var client = new HttpMessageInvoker(handler, disposeHandler: false);
         // The URL's host is only a name: the handler connects to the guest's endpoint, and the Host header is the browser's.
         ForwarderError error = await forwarder.SendAsync(context, $"http://{guest.Label}/", client, ForwarderRequestConfig.Empty, GuestTransformer.Instance);
         // A guest that is down or has no listener: say which and why, at once, instead of an empty 502.

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Vmci.Native;
@@ -48,5 +49,7 @@ internal sealed record GatewayGuest(string Label, string PathId, VmciEndPoint En
     // A DNS label (RFC 1123) that cannot be read as a number, so /vm/NAME/ never looks like a CID.
     private static bool IsLabel(string name)
         => name.Length is > 0 and <= 63 && char.IsAsciiLetterLower(name[0]) && name[^1] != '-'
-            && name.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789-") < 0;
+            && name.AsSpan().IndexOfAnyExcept(LabelChars) < 0;
+
+    private static readonly SearchValues<char> LabelChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 }

@@ -25,24 +25,26 @@ public sealed class GatewayRoutingTests
     private static readonly GatewayHosts Hosts = new([Cid3, Web]);
 
     [Theory]
-    [InlineData("localhost:8080", GatewayHostKind.Gateway, null)]
-    [InlineData("LOCALHOST", GatewayHostKind.Gateway, null)]
-    [InlineData("127.0.0.1:8080", GatewayHostKind.Gateway, null)]
-    [InlineData("[::1]:8080", GatewayHostKind.Gateway, null)]
-    [InlineData("cid-3.localhost:8080", GatewayHostKind.Guest, "cid-3")]
-    [InlineData("CID-3.LocalHost", GatewayHostKind.Guest, "cid-3")]
-    [InlineData("web.localhost:1", GatewayHostKind.Guest, "web")]
-    [InlineData("cid-9.localhost:8080", GatewayHostKind.UnknownGuest, "cid-9")]
-    [InlineData("cid-03.localhost:8080", GatewayHostKind.UnknownGuest, "cid-03")]
-    [InlineData("x.cid-3.localhost:8080", GatewayHostKind.UnknownGuest, "x.cid-3")]
-    [InlineData("cid-3.evil.example:8080", GatewayHostKind.Foreign, "cid-3.evil.example")]
-    [InlineData("cid-3.localhost.evil.example", GatewayHostKind.Foreign, "cid-3.localhost.evil.example")]
-    [InlineData("localhost.:8080", GatewayHostKind.Foreign, "localhost.")]
-    [InlineData("127.0.0.2:8080", GatewayHostKind.Foreign, "127.0.0.2")]
-    [InlineData(".localhost", GatewayHostKind.Foreign, ".localhost")]
-    [InlineData("", GatewayHostKind.Missing, null)]
-    public void Match_RoutesOnTheHostName(string host, GatewayHostKind kind, string? label)
+    [InlineData("localhost:8080", nameof(GatewayHostKind.Gateway), null)]
+    [InlineData("LOCALHOST", nameof(GatewayHostKind.Gateway), null)]
+    [InlineData("127.0.0.1:8080", nameof(GatewayHostKind.Gateway), null)]
+    [InlineData("[::1]:8080", nameof(GatewayHostKind.Gateway), null)]
+    [InlineData("cid-3.localhost:8080", nameof(GatewayHostKind.Guest), "cid-3")]
+    [InlineData("CID-3.LocalHost", nameof(GatewayHostKind.Guest), "cid-3")]
+    [InlineData("web.localhost:1", nameof(GatewayHostKind.Guest), "web")]
+    [InlineData("cid-9.localhost:8080", nameof(GatewayHostKind.UnknownGuest), "cid-9")]
+    [InlineData("cid-03.localhost:8080", nameof(GatewayHostKind.UnknownGuest), "cid-03")]
+    [InlineData("x.cid-3.localhost:8080", nameof(GatewayHostKind.UnknownGuest), "x.cid-3")]
+    [InlineData("cid-3.evil.example:8080", nameof(GatewayHostKind.Foreign), "cid-3.evil.example")]
+    [InlineData("cid-3.localhost.evil.example", nameof(GatewayHostKind.Foreign), "cid-3.localhost.evil.example")]
+    [InlineData("localhost.:8080", nameof(GatewayHostKind.Foreign), "localhost.")]
+    [InlineData("127.0.0.2:8080", nameof(GatewayHostKind.Foreign), "127.0.0.2")]
+    [InlineData(".localhost", nameof(GatewayHostKind.Foreign), ".localhost")]
+    [InlineData("", nameof(GatewayHostKind.Missing), null)]
+    public void Match_RoutesOnTheHostName(string host, string expected, string? label)
     {
+        GatewayHostKind kind = Enum.Parse<GatewayHostKind>(expected);
+
         GatewayHostMatch match = Hosts.Match(new HostString(host));
 
         Assert.Equal(kind, match.Kind);
@@ -101,18 +103,18 @@ public sealed class GatewayRoutingTests
         using HttpResponseMessage index = await GetAsync(client, "/", $"localhost:{port}");
 
         Assert.Equal(HttpStatusCode.MisdirectedRequest, foreign.StatusCode);
-        Assert.Contains("cid-3.evil.example is not a host of this gateway", await foreign.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("cid-3.evil.example is not a host of this gateway", await foreign.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.MisdirectedRequest, rebound.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknownHost.StatusCode);
-        Assert.Contains("cid-9.localhost is not a guest of this gateway", await unknownHost.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("cid-9.localhost is not a guest of this gateway", await unknownHost.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, unknownPath.StatusCode);
-        Assert.Contains("CID 9 is not a guest of this gateway", await unknownPath.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("CID 9 is not a guest of this gateway", await unknownPath.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.TemporaryRedirect, bare.StatusCode);
         Assert.Equal($"http://cid-3.localhost:{port}/", bare.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.TemporaryRedirect, deep.StatusCode);
         Assert.Equal($"http://web.localhost:{port}/a%20b/c%2Fd?q=x%26y&r", deep.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.NotFound, notAGuestPath.StatusCode);
-        string page = await index.Content.ReadAsStringAsync();
+        string page = await index.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Contains($"href=\"http://cid-3.localhost:{port}/\"", page, StringComparison.Ordinal);
         Assert.Contains($"href=\"http://web.localhost:{port}/\"", page, StringComparison.Ordinal);
         Assert.Equal("400", await StatusWithoutHostAsync(port));
@@ -130,7 +132,7 @@ public sealed class GatewayRoutingTests
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken);
-        await socket.SendAsync("GET / HTTP/1.0\r\n\r\n"u8.ToArray(), SocketFlags.None);
+        await socket.SendAsync("GET / HTTP/1.0\r\n\r\n"u8.ToArray(), SocketFlags.None, TestContext.Current.CancellationToken);
         string answer = await RawClient.ReceiveToEndOrResetAsync(socket, TestContext.Current.CancellationToken);
         return answer.Split(' ')[1];
     }
