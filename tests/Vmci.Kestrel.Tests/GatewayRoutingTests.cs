@@ -120,7 +120,8 @@ public sealed class GatewayRoutingTests
         Assert.Equal("400", await StatusWithoutHostAsync(port));
     }
 
-    private static Task<HttpResponseMessage> GetAsync(HttpClient client, string path, string host)
+    /// <summary>A GET with the Host header a browser would send for <paramref name="host"/>, to the gateway's own address.</summary>
+    internal static Task<HttpResponseMessage> GetAsync(HttpClient client, string path, string host)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Host = host;

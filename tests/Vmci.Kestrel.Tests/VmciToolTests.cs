@@ -251,13 +251,13 @@ public sealed class VmciToolTests
         await gateway.WaitForLineAsync("vmci gateway: serving guests 1, 3, other (vsock://1:");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
 
-        string routed = await (await GetAsync(client, "/echo", $"cid-1.localhost:{port}")).Content.ReadAsStringAsync(Ct);
-        string named = await (await GetAsync(client, "/echo", $"other.localhost:{port}")).Content.ReadAsStringAsync(Ct);
-        using HttpResponseMessage redirect = await GetAsync(client, "/vm/1/echo?x=1", $"127.0.0.1:{port}");
-        using HttpResponseMessage onGatewayOrigin = await GetAsync(client, "/echo", $"127.0.0.1:{port}");
-        using HttpResponseMessage unreachable = await GetAsync(client, "/echo", $"cid-3.localhost:{port}");
-        using HttpResponseMessage unknown = await GetAsync(client, "/echo", $"cid-9.localhost:{port}");
-        using HttpResponseMessage rebound = await GetAsync(client, "/echo", $"cid-1.evil.example:{port}");
+        string routed = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-1.localhost:{port}")).Content.ReadAsStringAsync(Ct);
+        string named = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"other.localhost:{port}")).Content.ReadAsStringAsync(Ct);
+        using HttpResponseMessage redirect = await GatewayRoutingTests.GetAsync(client, "/vm/1/echo?x=1", $"127.0.0.1:{port}");
+        using HttpResponseMessage onGatewayOrigin = await GatewayRoutingTests.GetAsync(client, "/echo", $"127.0.0.1:{port}");
+        using HttpResponseMessage unreachable = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-3.localhost:{port}");
+        using HttpResponseMessage unknown = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-9.localhost:{port}");
+        using HttpResponseMessage rebound = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-1.evil.example:{port}");
         string guests = await client.GetStringAsync("/api/guests", Ct);
 
         Assert.StartsWith("GET HTTP/1.1 x-test= cid=1 length=0", routed, StringComparison.Ordinal);
@@ -312,13 +312,6 @@ public sealed class VmciToolTests
 
     private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] args, string? stdin = null)
         => ExternalProcess.RunAsync("dotnet", [ToolProcess.ToolPath, .. args], stdin, HangGuard);
-
-    private static Task<HttpResponseMessage> GetAsync(HttpClient client, string path, string host)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Host = host;
-        return client.SendAsync(request, Ct);
-    }
 
     private static async Task<Socket> ConnectTcpAsync(int port)
     {
