@@ -109,8 +109,9 @@ internal static class GatewayCommand
 
             string address = app.Urls.First();
             var example = new HostString(new Uri(address).Authority);
-            Console.Error.WriteLine($"vmci gateway: serving guests {string.Join(", ", all.Select(g => g.Label.StartsWith(GatewayGuest.CidLabelPrefix, StringComparison.Ordinal) ? g.PathId : g.Title))} (vsock port {port}) on {address}/, "
-                + $"each on its own origin: {GatewayHosts.OriginOf(all[0], example)}/ (Ctrl-C stops)");
+            string ports = cids.Count > 0 ? $" (vsock port {port})" : "";
+            Console.Error.WriteLine($"vmci gateway: serving guests {string.Join(", ", all.Select(g => g.IsCid ? g.PathId : g.Title))}{ports} on {address}/, "
+                + $"each on its own origin such as {GatewayHosts.OriginOf(all[0], example)}/ (Ctrl-C stops)");
             await app.WaitForShutdownAsync(cancellationToken);
             return ExitCodes.Success;
         });
@@ -188,7 +189,7 @@ internal static class GatewayCommand
         {
             if (hosts.FindByPathId(id) is not { } guest)
             {
-                return WritePageAsync(context, 404, $"CID {id} is not a guest of this gateway", $"The guests are {string.Join(", ", guests.Select(g => g.PathId))}.", "/");
+                return WritePageAsync(context, 404, $"{(char.IsAsciiDigit(id[0]) ? "CID " : "")}{id} is not a guest of this gateway", $"The guests are {string.Join(", ", guests.Select(g => g.PathId))}.", "/");
             }
 
             string rest = context.Request.Path.Value!["/vm/".Length..];

@@ -16,8 +16,11 @@ internal sealed record GatewayGuest(string Label, string PathId, VmciEndPoint En
     /// <summary>The label prefix of guests named by CID; reserved, so a named guest cannot take a CID's origin.</summary>
     public const string CidLabelPrefix = "cid-";
 
+    /// <summary>Named by CID (<c>--guests</c>) rather than by a <c>--guest</c> name.</summary>
+    public bool IsCid => Label.StartsWith(CidLabelPrefix, StringComparison.Ordinal);
+
     /// <summary>How the gateway names the guest on its pages and in its log.</summary>
-    public string Title => Label.StartsWith(CidLabelPrefix, StringComparison.Ordinal) ? $"CID {PathId}" : $"{Label} ({EndPoint})";
+    public string Title => IsCid ? $"CID {PathId}" : $"{Label} ({EndPoint})";
 
     public static GatewayGuest ForCid(uint cid, uint port)
         => new(CidLabelPrefix + cid.ToString(CultureInfo.InvariantCulture), cid.ToString(CultureInfo.InvariantCulture), new VmciEndPoint(cid, port));

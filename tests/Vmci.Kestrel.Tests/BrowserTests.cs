@@ -50,7 +50,8 @@ public sealed class BrowserTests
     /// Two guests behind one gateway, each on its own origin: guest A's page runs a script that reads guest B's
     /// secret with fetch and through an iframe. The browser must refuse both (same-origin policy; B sends no CORS
     /// headers), while the same reads of A's own secret succeed, and B must have been asked (so the gateway routed
-    /// them and the browser, not a routing failure, kept the answer from A's script).
+    /// them and the browser, not a routing failure, kept the answer from A's script). A cookie A sets for all of
+    /// localhost must stay A's.
     /// </summary>
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Gateway_KeepsOneGuestsPageFromReadingAnothersPages()
@@ -59,7 +60,12 @@ public sealed class BrowserTests
         int secretsOfB = 0;
         await using VsockServer guestA = await VsockServer.StartAsync(app =>
         {
-            app.MapGet("/", () => Results.Content(AttackerPage, "text/html; charset=utf-8"));
+            app.MapGet("/", (HttpResponse response) =>
+            {
+                // A cookie for every *.localhost origin, if the gateway passed the Domain on.
+                response.Headers.SetCookie = "shared=1; Domain=localhost; Path=/";
+                return Results.Content(AttackerPage, "text/html; charset=utf-8");
+            });
             app.MapGet("/secret", () => Results.Content("secret of A", "text/html; charset=utf-8"));
         });
         await using VsockServer guestB = await VsockServer.StartAsync(app => app.MapGet("/secret", () =>
@@ -79,7 +85,10 @@ public sealed class BrowserTests
         await page.WaitForFunctionAsync("() => window.results !== undefined");
         var results = JsonSerializer.Deserialize<Dictionary<string, string>>(await page.EvaluateAsync<string>("() => JSON.stringify(window.results)"))!;
 
+        IReadOnlyList<BrowserContextCookiesResult> cookies = await page.Context.CookiesAsync();
+
         Assert.Equal($"http://a.localhost:{gatewayPort}/", page.Url);
+        Assert.Equal("a.localhost", Assert.Single(cookies, c => c.Name == "shared").Domain); // host-only: A's alone
         Assert.Equal("read: secret of A", results["fetchOwn"]);
         Assert.Equal("read: secret of A", results["frameOwn"]);
         Assert.StartsWith("blocked: TypeError", results["fetchOther"], StringComparison.Ordinal);
