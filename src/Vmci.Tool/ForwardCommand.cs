@@ -23,9 +23,11 @@ internal static class ForwardCommand
         var listen = new Option<string>("--listen") { Description = "The TCP address to listen on", DefaultValueFactory = _ => "127.0.0.1:8080" };
         var to = new Option<string>("--to") { Description = "The vsock endpoint to forward to: vsock://CID:PORT (?to-host for VMADDR_FLAG_TO_HOST), or hvsock:///SOCKET:PORT for a Firecracker or Cloud Hypervisor guest", Required = true };
         var allow = new Option<string[]>("--allow") { Description = "Client IP addresses allowed to connect (repeatable); default: loopback only" };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Connections open at once; more are refused (reset) until one closes", DefaultValueFactory = _ => 256 };
+        var idleTimeout = new Option<double>("--idle-timeout") { Description = "Seconds a half-closed connection may stay silent before it is closed", DefaultValueFactory = _ => 60 };
         var command = new Command("forward", "Forward TCP connections to a vsock endpoint, so that TCP-only programs (browsers, curl) reach a vsock server.")
         {
-            listen, to, allow,
+            listen, to, allow, maxConnections, idleTimeout,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -56,17 +58,23 @@ internal static class ForwardCommand
                 }
             }
 
-            return await new Forwarder(listenOn, target, allowed).RunAsync(cancellationToken);
+            if (ForwardLimits.Parse(result.GetValue(maxConnections), result.GetValue(idleTimeout)) is not { } limits)
+            {
+                return ExitCodes.Usage;
+            }
+
+            return await new Forwarder(listenOn, target, allowed, limits).RunAsync(cancellationToken);
         });
         return command;
     }
 }
 
 /// <summary>The forwarding loop: accept, check the client, connect to vsock, pump both ways.</summary>
-internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlySet<IPAddress> allowed)
+internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlySet<IPAddress> allowed, ForwardLimits limits)
 {
     // The library's client defaults (connect timeout, vsock window), as every other client of it.
     private static readonly VmciConnectionFactoryOptions ConnectOptions = new();
+    private readonly ConnectionSlots _slots = new(limits.MaxConnections);
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -105,7 +113,13 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
                 continue;
             }
 
-            _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
+            if (!_slots.TryTake(out bool firstRefusal))
+            {
+                Refuse(client, firstRefusal);
+                continue;
+            }
+
+            _ = Task.Run(() => ServeAndReleaseAsync(client, cancellationToken), CancellationToken.None);
         }
 
         return ExitCodes.Success;
@@ -115,6 +129,42 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
     {
         address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         return allowed.Count == 0 ? IPAddress.IsLoopback(address) : allowed.Contains(address);
+    }
+
+    /// <summary>Resets a connection beyond --max-connections at once, so that the client fails now instead of waiting in a queue.</summary>
+    private void Refuse(Socket client, bool firstRefusal)
+    {
+        if (firstRefusal)
+        {
+            Console.Error.WriteLine($"vmci forward: refused {client.RemoteEndPoint}: {_slots.Max} connections are open (--max-connections {_slots.Max}); refusing new ones until one closes");
+        }
+
+        try
+        {
+            client.LingerState = new LingerOption(true, 0); // close with RST
+        }
+        catch (SocketException)
+        {
+            // Already reset by the client: closing is all that is left.
+        }
+
+        client.Dispose();
+    }
+
+    private async Task ServeAndReleaseAsync(Socket client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ServeAsync(client, cancellationToken);
+        }
+        finally
+        {
+            int refused = _slots.Release(out int open);
+            if (refused > 0)
+            {
+                Console.Error.WriteLine($"vmci forward: accepting connections again ({open} of {_slots.Max} open; {refused} refused while full)");
+            }
+        }
     }
 
     private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
@@ -146,8 +196,34 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
             using (upstream)
             {
                 client.NoDelay = true;
-                await Task.WhenAll(PumpAsync(client, upstream, cancellationToken), PumpAsync(upstream, client, cancellationToken));
+                await PumpBothWaysAsync(peer, client, upstream, cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Pumps both directions until both are done. Once one direction has ended (its source sent FIN, passed on), the
+    /// pair is half-open: if then no bytes move for --idle-timeout, it is closed, so that a peer that never closes
+    /// its side cannot hold a connection (and a --max-connections slot) forever. A pair with both directions open
+    /// is left alone however long it idles: keep-alive, WebSockets and long polls are the endpoints' business.
+    /// </summary>
+    private async Task PumpBothWaysAsync(IPEndPoint peer, Socket client, Socket upstream, CancellationToken cancellationToken)
+    {
+        using var pair = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var activity = new PairActivity(TimeProvider.System);
+        Task up = PumpAsync(client, upstream, activity, pair.Token);
+        Task down = PumpAsync(upstream, client, activity, pair.Token);
+        Task other = await Task.WhenAny(up, down) == up ? down : up;
+        if (!other.IsCompleted)
+        {
+            Task idle = activity.WhenIdleAsync(limits.IdleTimeout, pair.Token);
+            if (await Task.WhenAny(other, idle) == idle && idle.IsCompletedSuccessfully)
+            {
+                Console.Error.WriteLine($"vmci forward: {peer}: closing a half-open connection after {limits.IdleTimeout.TotalSeconds:0.###} s without traffic (--idle-timeout)");
+            }
+
+            await pair.CancelAsync(); // ends the idle wait, or the silent direction
+            await other;
         }
     }
 
@@ -156,7 +232,7 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
     /// direction keeps running, so a server's answer still reaches a client whose upload it cut short; the
     /// caller disposes both sockets once both directions are done.
     /// </summary>
-    private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    private static async Task PumpAsync(Socket from, Socket to, PairActivity activity, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[64 * 1024];
         try
@@ -164,6 +240,7 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
             int n;
             while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken)) > 0)
             {
+                activity.Touch();
                 int sent = 0;
                 while (sent < n)
                 {

@@ -1,55 +1,88 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net;
-using Vmci.Kestrel;
 using Vmci.Native;
 
 namespace Vmci.Tool;
 
 /// <summary>
-/// One guest behind the gateway: its name in <c>/vm/NAME/</c> (the CID, or the file name of a hybrid guest's
-/// socket), the URL the proxy sends to, and the endpoint that URL's host stands for.
+/// A guest behind <c>vmci gateway</c>: its own browser origin, <c>http://LABEL.localhost:PORT/</c>, and the vsock
+/// endpoint of its web server (a <see cref="VmciEndPoint"/>, or a <see cref="HybridVsockEndPoint"/> for a Firecracker
+/// or Cloud Hypervisor guest). <c>--guests 3</c> gives label <c>cid-3</c> (path id <c>3</c>);
+/// <c>--guests hvsock:///run/fc-1.vsock:8080</c> gives <c>fc-1-vsock</c>; <c>--guest web=vsock://3:8080</c> gives
+/// label and path id <c>web</c>.
 /// </summary>
-internal sealed record GatewayGuest(string Name, string BaseUrl, uint? Cid, HybridVsockEndPoint? Hybrid)
+internal sealed record GatewayGuest(string Label, string PathId, EndPoint EndPoint)
 {
-    private const string HybridHostPrefix = "hvsock-";
+    /// <summary>The label prefix of guests named by CID; reserved, so a named guest cannot take a CID's origin.</summary>
+    public const string CidLabelPrefix = "cid-";
+
+    /// <summary>Named by CID (<c>--guests</c>) rather than by a <c>--guest</c> name.</summary>
+    public bool IsCid => Label.StartsWith(CidLabelPrefix, StringComparison.Ordinal);
+
+    /// <summary>How the gateway names the guest on its pages and in its log.</summary>
+    public string Title => IsCid ? $"CID {PathId}" : $"{Label} ({EndPoint})";
+
+    /// <summary>The guest's CID, for the guests API; null for a hybrid vsock guest.</summary>
+    public uint? Cid => (EndPoint as VmciEndPoint)?.Cid;
 
     public static GatewayGuest ForCid(uint cid, uint port, bool toHost)
-    {
-        var endPoint = new VmciEndPoint(cid, port, toHost ? VmciEndPointFlags.ToHost : VmciEndPointFlags.None);
-        return new(cid.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"http://{VmciHttp.CidHostName(endPoint)}:{port}/"), cid, null);
-    }
+        => new(CidLabelPrefix + cid.ToString(CultureInfo.InvariantCulture), cid.ToString(CultureInfo.InvariantCulture),
+            new VmciEndPoint(cid, port, toHost ? VmciEndPointFlags.ToHost : VmciEndPointFlags.None));
 
-    /// <summary>Names hybrid guests after their socket files (<c>fc-1.vsock</c>), made unique and URL-safe.</summary>
+    /// <summary>Names hybrid guests after their socket files (<c>fc-1.vsock</c> becomes <c>fc-1-vsock</c>), as unique DNS labels.</summary>
     public static IEnumerable<GatewayGuest> ForHybrid(IReadOnlyList<HybridVsockEndPoint> endPoints)
     {
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < endPoints.Count; i++)
+        foreach (HybridVsockEndPoint endPoint in endPoints)
         {
-            string name = new(Path.GetFileName(endPoints[i].UdsPath).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-').ToArray());
-            // All digits would read as a CID.
-            name = name.Length == 0 || name.All(char.IsAsciiDigit) ? $"vm-{name}" : name;
+            string name = new string(Path.GetFileName(endPoint.UdsPath).ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+            // A label starts with a letter, and cid-... belongs to the guests named by CID.
+            name = name.Length == 0 || !char.IsAsciiLetterLower(name[0]) || name.StartsWith(CidLabelPrefix, StringComparison.Ordinal) ? $"vm-{name}".TrimEnd('-') : name;
+            name = name.Length > 56 ? name[..56].TrimEnd('-') : name;
             string unique = name;
             for (int n = 2; !taken.Add(unique); n++)
             {
                 unique = string.Create(CultureInfo.InvariantCulture, $"{name}-{n}");
             }
 
-            yield return new(unique, string.Create(CultureInfo.InvariantCulture, $"http://{HybridHostPrefix}{i}/"), null, endPoints[i]);
+            yield return new GatewayGuest(unique, unique, endPoint);
         }
     }
 
-    /// <summary>Maps the proxy's URL hosts back to endpoints: <c>hvsock-N</c> to the hybrid guests, <c>cid-N</c> as usual.</summary>
-    public static Func<DnsEndPoint, EndPoint> Resolver(IReadOnlyList<GatewayGuest> guests)
+    /// <summary>Parses <c>NAME=vsock://CID:PORT</c>; NAME is a DNS label that starts with a letter and is not <c>cid-...</c>.</summary>
+    public static bool TryParseNamed(string text, [NotNullWhen(true)] out GatewayGuest? guest, [NotNullWhen(false)] out string? error)
     {
-        Dictionary<string, EndPoint> hybrid = guests.Where(g => g.Hybrid is not null)
-            .ToDictionary(g => new Uri(g.BaseUrl).Host, g => (EndPoint)g.Hybrid!, StringComparer.OrdinalIgnoreCase);
-        return dns => hybrid.TryGetValue(dns.Host, out EndPoint? endPoint) ? endPoint : VmciHttp.ResolveCidHost(dns);
+        guest = null;
+        int equals = text.IndexOf('=', StringComparison.Ordinal);
+        string name = equals < 0 ? "" : text[..equals].Trim().ToLowerInvariant();
+        string target = equals < 0 ? "" : text[(equals + 1)..].Trim();
+        if (!IsLabel(name) || name.StartsWith(CidLabelPrefix, StringComparison.Ordinal))
+        {
+            error = $"--guest '{text}': expected NAME=vsock://CID:PORT (or NAME=hvsock:///SOCKET:PORT), where NAME (letters, digits, '-', starting with a letter, not 'cid-...') becomes the guest's origin http://NAME.localhost:PORT/";
+            return false;
+        }
+
+        if (!VmciEndPoints.TryParse(target, out EndPoint? endPoint, out _) || endPoint is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
+        {
+            error = $"--guest '{text}': '{target}' is not a vsock endpoint to connect to: expected vsock://CID:PORT or hvsock:///SOCKET:PORT, for example vsock://3:8080";
+            return false;
+        }
+
+        guest = new GatewayGuest(name, name, endPoint);
+        error = null;
+        return true;
     }
 
-    /// <summary>How pages name the guest of a <c>/vm/NAME/</c> segment.</summary>
-    public static string Label(string name) => name.Length > 0 && name.All(char.IsAsciiDigit) ? $"CID {name}" : name;
+    // A DNS label (RFC 1123) that cannot be read as a number, so /vm/NAME/ never looks like a CID.
+    private static bool IsLabel(string name)
+        => name.Length is > 0 and <= 63 && char.IsAsciiLetterLower(name[0]) && name[^1] != '-'
+            && name.AsSpan().IndexOfAnyExcept(LabelChars) < 0;
+
+    private static readonly SearchValues<char> LabelChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 }

@@ -1,8 +1,13 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
@@ -34,21 +39,98 @@ public sealed class BrowserTests
         await gateway.WaitForLineAsync("vmci gateway: serving guests 1");
 
         using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using IBrowser browser = await LaunchAsync(playwright);
 
-        await CheckLiveDashboardAsync(browser, $"http://127.0.0.1:{forwardPort}/", "forward");
-        await CheckLiveDashboardAsync(browser, $"http://127.0.0.1:{gatewayPort}/vm/1/", "gateway");
+        await CheckLiveDashboardAsync(browser, $"http://127.0.0.1:{forwardPort}/", $"http://127.0.0.1:{forwardPort}/", "forward");
+        // The old address redirects to the guest's own origin.
+        await CheckLiveDashboardAsync(browser, $"http://127.0.0.1:{gatewayPort}/vm/1/", $"http://cid-1.localhost:{gatewayPort}/", "gateway");
     }
 
-    private static async Task CheckLiveDashboardAsync(IBrowser browser, string url, string name)
+    /// <summary>
+    /// Two guests behind one gateway, each on its own origin: guest A's page runs a script that reads guest B's
+    /// secret with fetch and through an iframe. The browser must refuse both (same-origin policy; B sends no CORS
+    /// headers), while the same reads of A's own secret succeed, and B must have been asked (so the gateway routed
+    /// them and the browser, not a routing failure, kept the answer from A's script). A cookie A sets for all of
+    /// localhost must stay A's.
+    /// </summary>
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Gateway_KeepsOneGuestsPageFromReadingAnothersPages()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (Debian package chromium; eng/test installs it)");
+        int secretsOfB = 0;
+        await using VsockServer guestA = await VsockServer.StartAsync(app =>
+        {
+            app.MapGet("/", (HttpResponse response) =>
+            {
+                // A cookie for every *.localhost origin, if the gateway passed the Domain on.
+                response.Headers.SetCookie = "shared=1; Domain=localhost; Path=/";
+                return Results.Content(AttackerPage, "text/html; charset=utf-8");
+            });
+            app.MapGet("/secret", () => Results.Content("secret of A", "text/html; charset=utf-8"));
+        });
+        await using VsockServer guestB = await VsockServer.StartAsync(app => app.MapGet("/secret", () =>
+        {
+            Interlocked.Increment(ref secretsOfB);
+            return Results.Content("secret of B", "text/html; charset=utf-8");
+        }));
+        int gatewayPort = ExternalProcess.FreeTcpPort();
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{gatewayPort}", "--guest", $"a=vsock://1:{guestA.Target.Port}", "--guest", $"b=vsock://1:{guestB.Target.Port}"]);
+        await gateway.WaitForLineAsync("vmci gateway: serving guests a (");
+
+        using IPlaywright playwright = await Playwright.CreateAsync();
+        await using IBrowser browser = await LaunchAsync(playwright);
+        IPage page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
+        await page.GotoAsync($"http://127.0.0.1:{gatewayPort}/vm/a/");
+        await page.WaitForFunctionAsync("() => window.results !== undefined");
+        var results = JsonSerializer.Deserialize<Dictionary<string, string>>(await page.EvaluateAsync<string>("() => JSON.stringify(window.results)"))!;
+
+        IReadOnlyList<BrowserContextCookiesResult> cookies = await page.Context.CookiesAsync();
+
+        Assert.Equal($"http://a.localhost:{gatewayPort}/", page.Url);
+        Assert.Equal("a.localhost", Assert.Single(cookies, c => c.Name == "shared").Domain); // host-only: A's alone
+        Assert.Equal("read: secret of A", results["fetchOwn"]);
+        Assert.Equal("read: secret of A", results["frameOwn"]);
+        Assert.StartsWith("blocked: TypeError", results["fetchOther"], StringComparison.Ordinal);
+        Assert.StartsWith("blocked: ", results["frameOther"], StringComparison.Ordinal);
+        Assert.True(Volatile.Read(ref secretsOfB) >= 2, $"guest B's /secret was asked {secretsOfB} times; the fetch and the iframe should both have reached it");
+    }
+
+    // Guest A's page: reads its own secret and guest B's, with fetch and through an iframe, and says what it got.
+    private const string AttackerPage = """
+        <!doctype html><html><head><meta charset="utf-8"><title>guest A</title><link rel="icon" href="data:,"></head><body>
+        <script>
+        const other = 'http://b.localhost:' + location.port + '/secret';
+        async function get(url) {
+          try { const r = await fetch(url); return 'read: ' + await r.text(); } catch (e) { return 'blocked: ' + e.name + ' ' + e.message; }
+        }
+        function frame(url) {
+          return new Promise(resolve => { const f = document.createElement('iframe'); f.onload = () => resolve(f); f.src = url; document.body.appendChild(f); });
+        }
+        function read(f) {
+          try { const d = f.contentWindow.document; return d ? 'read: ' + d.body.textContent : 'blocked: no document'; } catch (e) { return 'blocked: ' + e.name; }
+        }
+        (async () => {
+          const results = { fetchOwn: await get('/secret'), fetchOther: await get(other) };
+          results.frameOwn = read(await frame('/secret'));
+          results.frameOther = read(await frame(other));
+          window.results = results;
+        })();
+        </script></body></html>
+        """;
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = Chromium,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+
+    private static async Task CheckLiveDashboardAsync(IBrowser browser, string url, string landsOn, string name)
     {
         IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
         page.SetDefaultTimeout(60_000);
         await page.GotoAsync(url);
+        Assert.Equal(landsOn, page.Url);
 
         // The values arrive from /api/status and then live from /api/events (server-sent events, every 2 s).
         await page.WaitForFunctionAsync("() => document.getElementById('cid').textContent === '1'");

@@ -1,7 +1,9 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Net;
 using System.Net.Http;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
@@ -173,34 +175,106 @@ public sealed class VmciToolTests
         await forward.WaitForLineAsync("refused 127.0.0.1");
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Forward_RefusesConnectionsBeyondMaxConnections_AndAcceptsAgainWhenOneCloses()
+    {
+        (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        using (listener)
+        {
+            _ = EchoEveryConnectionAsync(listener);
+            int port = ExternalProcess.FreeTcpPort();
+            using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{target.Port}", "--max-connections", "2"]);
+            await forward.WaitForLineAsync("vmci forward: listening on");
+
+            using Socket first = await ConnectTcpAsync(port);
+            using Socket second = await ConnectTcpAsync(port);
+            await AssertEchoesAsync(first, "first");
+            await AssertEchoesAsync(second, "second");
+            using Socket third = await ConnectTcpAsync(port);
+            // Refused at once (reset, no bytes), not queued: a queued connection would wait here until HangGuard.
+            string refused = await RawClient.ReceiveToEndOrResetAsync(third, Ct);
+            await forward.WaitForLineAsync("vmci forward: refused 127.0.0.1:");
+            first.Dispose();
+            await forward.WaitForLineAsync("vmci forward: accepting connections again (1 of 2 open; 1 refused while full)");
+            using Socket fourth = await ConnectTcpAsync(port);
+
+            Assert.Equal("", refused);
+            await AssertEchoesAsync(fourth, "fourth");
+            await AssertEchoesAsync(second, "second again");
+        }
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Forward_ClosesAHalfOpenConnectionAfterTheIdleTimeout_ButNotAnOpenIdleOne()
+    {
+        (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        using (listener)
+        {
+            int port = ExternalProcess.FreeTcpPort();
+            using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{target.Port}", "--idle-timeout", "1"]);
+            await forward.WaitForLineAsync("vmci forward: listening on");
+            // A pair with both directions open, then silent.
+            using Socket idleClient = await ConnectTcpAsync(port);
+            using Socket idleServer = await listener.AcceptAsync(Ct);
+            await SendAsync(idleClient, "hello");
+            Assert.Equal("hello", await ReceiveExactlyAsync(idleServer, 5));
+
+            // A pair whose client half-closes; the server still answers once, then neither says more nor closes.
+            using Socket halfClient = await ConnectTcpAsync(port);
+            using Socket halfServer = await listener.AcceptAsync(Ct);
+            halfClient.Shutdown(SocketShutdown.Send);
+            Assert.Equal(0, await halfServer.ReceiveAsync(new byte[1], SocketFlags.None, Ct).AsTask().WaitAsync(HangGuard, Ct));
+            await SendAsync(halfServer, "late");
+            Assert.Equal("late", await ReceiveExactlyAsync(halfClient, 4));
+            // The forward closes it after 1 s without traffic; without the timeout this would wait until HangGuard.
+            string after = await RawClient.ReceiveToEndOrResetAsync(halfClient, Ct);
+            await forward.WaitForLineAsync("closing a half-open connection after 1 s without traffic (--idle-timeout)");
+
+            Assert.Equal("", after);
+            // The open pair has been silent longer than the half-open one by now, and still carries bytes both ways.
+            await SendAsync(idleClient, "still");
+            Assert.Equal("still", await ReceiveExactlyAsync(idleServer, 5));
+            await SendAsync(idleServer, "here");
+            Assert.Equal("here", await ReceiveExactlyAsync(idleClient, 4));
+        }
+    }
+
     [VsockFact(VsockNeeds.Sandbox)]
-    public async Task Gateway_RoutesPerGuest_AndExplainsUnknownAndUnreachableCids()
+    public async Task Gateway_RoutesEachGuestOnItsOwnOrigin_AndExplainsUnknownAndUnreachableGuests()
     {
         await using VsockServer server = await StartEchoAsync();
+        await using VsockServer other = await VsockServer.StartAsync(app => app.MapGet("/echo", (HttpContext c) => $"other host={c.Request.Host}"));
         int port = ExternalProcess.FreeTcpPort();
         // CID 1 is this VM; CID 3 has no transport in the sandbox, so it fails at once with ENODEV.
-        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "1,3", "--guest-port", server.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await gateway.WaitForLineAsync("vmci gateway: serving guests 1, 3");
-        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "1,3", "--guest-port", server.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--guest", $"other=vsock://1:{other.Target.Port}"]);
+        await gateway.WaitForLineAsync("vmci gateway: serving guests 1, 3, other (vsock://1:");
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
 
-        string routed = await client.GetStringAsync("/vm/1/echo", Ct);
-        using HttpResponseMessage redirect = await client.GetAsync("/vm/1", Ct);
-        using HttpResponseMessage unreachable = await client.GetAsync("/vm/3/echo", Ct);
-        using HttpResponseMessage unknown = await client.GetAsync("/vm/9/echo", Ct);
-        string index = await client.GetStringAsync("/", Ct);
+        string routed = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-1.localhost:{port}")).Content.ReadAsStringAsync(Ct);
+        string named = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"other.localhost:{port}")).Content.ReadAsStringAsync(Ct);
+        using HttpResponseMessage redirect = await GatewayRoutingTests.GetAsync(client, "/vm/1/echo?x=1", $"127.0.0.1:{port}");
+        using HttpResponseMessage onGatewayOrigin = await GatewayRoutingTests.GetAsync(client, "/echo", $"127.0.0.1:{port}");
+        using HttpResponseMessage unreachable = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-3.localhost:{port}");
+        using HttpResponseMessage unknown = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-9.localhost:{port}");
+        using HttpResponseMessage rebound = await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-1.evil.example:{port}");
         string guests = await client.GetStringAsync("/api/guests", Ct);
 
         Assert.StartsWith("GET HTTP/1.1 x-test= cid=1 length=0", routed, StringComparison.Ordinal);
-        Assert.Equal(302, (int)redirect.StatusCode);
-        Assert.Equal("/vm/1/", redirect.Headers.Location?.OriginalString);
+        Assert.Equal($"other host=other.localhost:{port}", named);
+        Assert.Equal(307, (int)redirect.StatusCode);
+        Assert.Equal($"http://cid-1.localhost:{port}/echo?x=1", redirect.Headers.Location?.OriginalString);
+        Assert.Equal(404, (int)onGatewayOrigin.StatusCode);
         Assert.Equal(502, (int)unreachable.StatusCode);
         Assert.Contains("CID 3 did not answer", await unreachable.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Contains("no vsock transport reaches CID 3", await unreachable.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Contains($"href=\"http://localhost:{port}/\"", await unreachable.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(404, (int)unknown.StatusCode);
-        Assert.Contains("CID 9 is not a guest of this gateway", await unknown.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        Assert.Contains("href=\"/vm/3/\"", index, StringComparison.Ordinal);
-        Assert.Contains("\"cid\":1,\"reachable\":true", guests, StringComparison.Ordinal);
-        Assert.Contains("\"cid\":3,\"reachable\":false", guests, StringComparison.Ordinal);
+        Assert.Contains("cid-9.localhost is not a guest of this gateway", await unknown.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(421, (int)rebound.StatusCode);
+        Assert.Contains("\"guest\":\"cid-1\",\"cid\":1,\"reachable\":true", guests, StringComparison.Ordinal);
+        Assert.Contains("\"guest\":\"cid-3\",\"cid\":3,\"reachable\":false", guests, StringComparison.Ordinal);
+        Assert.Contains("\"guest\":\"other\",\"cid\":1,\"reachable\":true", guests, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -221,6 +295,8 @@ public sealed class VmciToolTests
         var noTarget = await RunAsync(["forward"]);
         var badListen = await RunAsync(["forward", "--listen", "localhost", "--to", "vsock://3:80"]);
         var badGuests = await RunAsync(["gateway", "--guests", "3,x"]);
+        var noGuests = await RunAsync(["gateway"]);
+        var badLimit = await RunAsync(["forward", "--to", "vsock://3:80", "--max-connections", "0"]);
 
         Assert.NotEqual(0, noTarget.ExitCode);
         Assert.Contains("--to", noTarget.Stderr, StringComparison.Ordinal);
@@ -228,10 +304,75 @@ public sealed class VmciToolTests
         Assert.Contains("--listen 'localhost' is not IP:PORT", badListen.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, badGuests.ExitCode);
         Assert.Contains("--guests 'x' is not a CID", badGuests.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, noGuests.ExitCode);
+        Assert.Contains("no guests: give --guests 3,4,5 or --guest NAME=vsock://CID:PORT", noGuests.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, badLimit.ExitCode);
+        Assert.Contains("--max-connections 0 must be at least 1", badLimit.Stderr, StringComparison.Ordinal);
     }
 
     private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] args, string? stdin = null)
         => ExternalProcess.RunAsync("dotnet", [ToolProcess.ToolPath, .. args], stdin, HangGuard);
+
+    private static async Task<Socket> ConnectTcpAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
+        return socket;
+    }
+
+    private static async Task SendAsync(Socket socket, string text) => await socket.SendAsync(Encoding.ASCII.GetBytes(text), SocketFlags.None, Ct);
+
+    private static async Task<string> ReceiveExactlyAsync(Socket socket, int count)
+    {
+        byte[] buffer = new byte[count];
+        int read = 0, n;
+        while (read < count && (n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, Ct).AsTask().WaitAsync(HangGuard, Ct)) > 0)
+        {
+            read += n;
+        }
+
+        return Encoding.ASCII.GetString(buffer, 0, read);
+    }
+
+    private static async Task AssertEchoesAsync(Socket socket, string text)
+    {
+        await SendAsync(socket, text);
+        Assert.Equal(text, await ReceiveExactlyAsync(socket, text.Length));
+    }
+
+    /// <summary>A raw vsock echo server: each connection gets its bytes back and is closed when its client ends.</summary>
+    private static async Task EchoEveryConnectionAsync(Socket listener)
+    {
+        try
+        {
+            while (true)
+            {
+                Socket connection = await listener.AcceptAsync(Ct);
+                _ = Task.Run(async () =>
+                {
+                    using (connection)
+                    {
+                        byte[] buffer = new byte[4096];
+                        try
+                        {
+                            int n;
+                            while ((n = await connection.ReceiveAsync(buffer, SocketFlags.None, Ct)) > 0)
+                            {
+                                await connection.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, Ct);
+                            }
+                        }
+                        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+                        {
+                        }
+                    }
+                }, Ct);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The test is over and disposed the listener.
+        }
+    }
 
     private static byte[] Bytes(int n)
     {
