@@ -24,7 +24,7 @@ internal sealed class VmciConnectionListener : IConnectionListener
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
     private int _unbound;
 
-    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger, IMemoryPoolFactory<byte>? memoryPoolFactory)
     {
         _peerConnections = peerConnections;
         _listenSocket = listenSocket;
@@ -33,19 +33,19 @@ internal sealed class VmciConnectionListener : IConnectionListener
         _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
         _requirePrivilegedPeerPort = options.RequirePrivilegedPeerPort;
         _maxConnectionsPerPeerCid = options.MaxConnectionsPerPeerCid;
-        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
+        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
     }
 
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
     public EndPoint EndPoint { get; }
 
-    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger)
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, ILogger logger, IMemoryPoolFactory<byte>? memoryPoolFactory = null)
     {
         Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
         try
         {
             var bound = (VmciEndPoint)socket.LocalEndPoint!;
-            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, logger);
+            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, logger, memoryPoolFactory);
             VmciTransportLog.Listening(logger, bound, options.Backlog);
             return listener;
         }

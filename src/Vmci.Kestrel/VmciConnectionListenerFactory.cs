@@ -18,15 +18,26 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
 {
     private readonly VmciTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
 
-    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel.</summary>
+    /// <summary>Creates the factory with <c>MemoryPool&lt;byte&gt;.Shared</c> for its connections' buffers.</summary>
     public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, memoryPoolFactory: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the factory; <c>UseVmci</c> registers it for Kestrel, which supplies <paramref name="memoryPoolFactory"/>:
+    /// vsock connections then rent their buffers from the same pinned-block pool (eviction, metrics) as Kestrel's TCP ones.
+    /// </summary>
+    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMemoryPoolFactory<byte>? memoryPoolFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
         _loggerFactory = loggerFactory;
+        _memoryPoolFactory = memoryPoolFactory;
     }
 
     /// <summary>True for <see cref="VmciEndPoint"/>s only.</summary>
@@ -44,7 +55,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel"));
+        IConnectionListener listener = VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _loggerFactory.CreateLogger("Vmci.Kestrel"), _memoryPoolFactory);
         return new ValueTask<IConnectionListener>(listener);
     }
 }
