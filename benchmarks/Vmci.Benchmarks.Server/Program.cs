@@ -11,7 +11,8 @@ using Vmci.Kestrel;
 using Vmci.Native;
 
 // Usage: Vmci.Benchmarks.Server [--vsock-port 5000] [--tcp-port 5100] [--unix /tmp/vmci-bench]
-// Each transport gets an HTTP/1.1 endpoint and, on the next port (or NAME-h2.sock), an h2c endpoint.
+// Each transport gets an HTTP/1.1 endpoint and, on the next port (or NAME-h2.sock), an h2c endpoint; vsock and TCP
+// also get a bare HTTP/1.1 endpoint two ports up, whose plaintext skips routing (what the peers' servers do).
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 uint vsockPort = uint.Parse(builder.Configuration["vsock-port"] ?? "5000", System.Globalization.CultureInfo.InvariantCulture);
@@ -30,6 +31,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.ListenVmci(VmciCid.Any, vsockPort + 1, l => l.Protocols = HttpProtocols.Http2);
     kestrel.Listen(IPAddress.Loopback, tcpPort, l => l.Protocols = HttpProtocols.Http1);
     kestrel.Listen(IPAddress.Loopback, tcpPort + 1, l => l.Protocols = HttpProtocols.Http2);
+    kestrel.ListenVmci(VmciCid.Any, vsockPort + 2, l => l.Protocols = HttpProtocols.Http1);
+    kestrel.Listen(IPAddress.Loopback, tcpPort + 2, l => l.Protocols = HttpProtocols.Http1);
     kestrel.ListenUnixSocket($"{unix}-h1.sock", l => l.Protocols = HttpProtocols.Http1);
     kestrel.ListenUnixSocket($"{unix}-h2.sock", l => l.Protocols = HttpProtocols.Http2);
     kestrel.Limits.MaxRequestBodySize = null;
@@ -40,6 +43,22 @@ var app = builder.Build();
 byte[] hello = "Hello, World!"u8.ToArray();
 byte[] chunk = new byte[64 * 1024];
 Random.Shared.NextBytes(chunk);
+
+// The bare endpoints: a raw middleware ahead of routing answers plaintext, as the Go and hyper peers do (they have no
+// router either). UseRouting comes after it, so that WebApplication does not put routing first.
+app.Use((context, next) =>
+{
+    bool bare = context.Features.Get<IVmciConnectionFeature>() is { } vsock ? vsock.LocalEndPoint.Port == vsockPort + 2 : context.Connection.LocalPort == tcpPort + 2;
+    if (!bare)
+    {
+        return next(context);
+    }
+
+    context.Response.ContentType = "text/plain";
+    context.Response.ContentLength = hello.Length;
+    return context.Response.Body.WriteAsync(hello).AsTask();
+});
+app.UseRouting();
 
 // The TechEmpower plaintext response: the per-request cost of the transport and server, no app work.
 app.MapGet("/plaintext", (HttpContext context) =>

@@ -40,6 +40,7 @@ internal static class Report
         }
 
         WriteTargets(md, plain, bulk, rawVsock, idle, allocations);
+        PeerReport.Write(md, rows, plain);
 
         if (raw.Length > 0)
         {
@@ -312,7 +313,7 @@ internal static class Report
             .Where(p => p.Vsock.ValueKind == JsonValueKind.Object && p.Tcp.ValueKind == JsonValueKind.Object && Num(p.Tcp, property) > 0)
             .Select(p => Num(p.Vsock, property) / Num(p.Tcp, property));
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         double[] sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
         return sorted.Length == 0 ? double.NaN
@@ -320,11 +321,11 @@ internal static class Report
             : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static string Percent(double ratio) => double.IsFinite(ratio) ? ratio.ToString("P0", Ci).Replace(" ", "", StringComparison.Ordinal) : "-";
+    internal static string Percent(double ratio) => double.IsFinite(ratio) ? ratio.ToString("P0", Ci).Replace(" ", "", StringComparison.Ordinal) : "-";
 
-    private static string Str(JsonElement r, string name)
+    internal static string Str(JsonElement r, string name)
         => r.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
 
-    private static double Num(JsonElement r, string name)
+    internal static double Num(JsonElement r, string name)
         => r.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
 }

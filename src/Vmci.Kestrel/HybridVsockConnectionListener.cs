@@ -28,21 +28,21 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
     private readonly ILogger _logger;
     private int _unbound;
 
-    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciTransportOptions options, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         _listenSocket = listenSocket;
         _endPoint = endPoint;
         _logger = logger;
-        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
+        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
     }
 
     public EndPoint EndPoint => _endPoint;
 
-    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, ILogger logger)
+    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         Socket socket = HybridVsockSocket.Listen(endPoint, options.Backlog);
         VmciTransportLog.HybridListening(logger, endPoint, endPoint.ListenPath, endPoint.Port);
-        return new HybridVsockConnectionListener(socket, endPoint, options, logger);
+        return new HybridVsockConnectionListener(socket, endPoint, options, memoryPoolFactory, logger);
     }
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)

@@ -11,6 +11,9 @@ internal readonly struct VmciConfigurationReader(IConfigurationSection section)
     internal int? PositiveInt32(string key) => Read<int>(key, "a whole number above 0",
         static s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : (int?)null);
 
+    internal int? NonNegativeInt32(string key) => Read<int>(key, "a whole number, 0 or above",
+        static s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : (int?)null);
+
     internal ulong? UInt64(string key) => Read<ulong>(key, "a whole number of bytes above 0",
         static s => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) && v > 0 ? v : (ulong?)null);
 

@@ -29,7 +29,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
     private readonly VmciLogRateLimit _acceptFailureLog = new(TimeSpan.FromSeconds(10));
     private int _unbound;
 
-    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, ILogger logger)
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         _peerConnections = peerConnections;
         _metrics = metrics;
@@ -43,19 +43,19 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         _limitIsBudget = _maxConnectionsPerPeerCid != options.MaxConnectionsPerPeerCid;
         _bufferedBytesPerConnection = options.BufferedBytesPerConnection();
         _budget = options.MaxBufferedBytesPerPeerCid;
-        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling), logger);
+        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
     }
 
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
     public EndPoint EndPoint { get; }
 
-    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, ILogger logger)
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
         try
         {
             var bound = (VmciEndPoint)socket.LocalEndPoint!;
-            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, metrics, logger);
+            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, metrics, memoryPoolFactory, logger);
             VmciTransportLog.Listening(logger, bound, options.Backlog);
             return listener;
         }

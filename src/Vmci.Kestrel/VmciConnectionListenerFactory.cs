@@ -20,27 +20,33 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
 {
     private readonly VmciTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
     private readonly VmciInheritedListeners _inherited = new();
     private readonly VmciTransportMetrics? _metrics;
 
-    /// <summary>Creates the factory without metrics.</summary>
+    /// <summary>Creates the factory with no metrics and <c>MemoryPool&lt;byte&gt;.Shared</c> for its connections' buffers.</summary>
     public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
-        : this(options, loggerFactory, meterFactory: null)
+        : this(options, loggerFactory, meterFactory: null, memoryPoolFactory: null)
     {
     }
 
-    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel, with the app's meter factory.</summary>
+    /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel, which supplies the meter and memory pool factories.</summary>
     /// <param name="options">The transport options.</param>
     /// <param name="loggerFactory">Where the transport logs.</param>
     /// <param name="meterFactory">Creates the <c>Vmci.Kestrel</c> meter that counts refused connections by reason; null for none.</param>
-    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
+    /// <param name="memoryPoolFactory">
+    /// Kestrel's pool factory: vsock connections then rent their buffers from the same pinned-block pool (eviction, metrics)
+    /// as Kestrel's TCP ones; null for <c>MemoryPool&lt;byte&gt;.Shared</c>.
+    /// </param>
+    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, IMemoryPoolFactory<byte>? memoryPoolFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
         _loggerFactory = loggerFactory;
         _metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
+        _memoryPoolFactory = memoryPoolFactory;
     }
 
     /// <summary>
@@ -64,9 +70,9 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         ILogger logger = _loggerFactory.CreateLogger("Vmci.Kestrel");
         IConnectionListener listener = endpoint switch
         {
-            VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, logger),
-            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, logger),
-            _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, logger),
+            VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
+            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, _memoryPoolFactory, logger),
+            _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
             _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };
         return new ValueTask<IConnectionListener>(listener);

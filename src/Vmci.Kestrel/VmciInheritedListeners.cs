@@ -25,7 +25,7 @@ internal sealed class VmciInheritedListeners
         return fileDescriptor >= 0 && VmciSocket.IsListener(fileDescriptor);
     }
 
-    public IConnectionListener Bind(int fileDescriptor, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, ILogger logger)
+    public IConnectionListener Bind(int fileDescriptor, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         lock (_lock)
         {
@@ -35,7 +35,7 @@ internal sealed class VmciInheritedListeners
                 return new AlreadyServed(served.EndPoint);
             }
 
-            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, options, peerConnections, metrics, logger);
+            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, options, peerConnections, metrics, memoryPoolFactory, logger);
             _served[fileDescriptor] = listener;
             return listener;
         }

@@ -131,7 +131,7 @@ public sealed class VmciTransportOptions
     public bool RequirePrivilegedPeerPort { get; set; }
 
     /// <summary>The number of I/O queues that schedule connection callbacks.</summary>
-    /// <remarks>Defaults to the processor count, capped at 16, as Kestrel's socket transport.</remarks>
+    /// <remarks>Defaults to the processor count, capped at 16, as Kestrel's socket transport; 0 schedules I/O callbacks on the thread pool directly.</remarks>
     public int IOQueueCount { get; set; } = System.Math.Min(System.Environment.ProcessorCount, 16);
 
     /// <summary>Whether a connection waits for data before it rents a receive buffer.</summary>

@@ -27,7 +27,7 @@ internal sealed class VmciTransportOptionsSetup(IConfiguration configuration) : 
         options.BufferMaxSize = reader.UInt64(nameof(options.BufferMaxSize)) ?? options.BufferMaxSize;
         options.MaxReadBufferSize = reader.Limit(nameof(options.MaxReadBufferSize), options.MaxReadBufferSize);
         options.MaxWriteBufferSize = reader.Limit(nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize);
-        options.IOQueueCount = reader.PositiveInt32(nameof(options.IOQueueCount)) ?? options.IOQueueCount;
+        options.IOQueueCount = reader.NonNegativeInt32(nameof(options.IOQueueCount)) ?? options.IOQueueCount;
         options.MaxConnectionsPerPeerCid = reader.PositiveInt32(nameof(options.MaxConnectionsPerPeerCid)) ?? options.MaxConnectionsPerPeerCid;
         options.MaxBufferedBytesPerPeerCid = reader.Limit(nameof(options.MaxBufferedBytesPerPeerCid), options.MaxBufferedBytesPerPeerCid);
         options.RequirePrivilegedPeerPort = reader.Boolean(nameof(options.RequirePrivilegedPeerPort)) ?? options.RequirePrivilegedPeerPort;

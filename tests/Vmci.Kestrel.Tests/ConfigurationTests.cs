@@ -105,6 +105,7 @@ public sealed class ConfigurationTests
     [Theory]
     [InlineData("--Vmci:Transport:Backlog=lots", "The setting Vmci:Transport:Backlog = 'lots' is not valid: expected a whole number above 0.")]
     [InlineData("--Vmci:Transport:Backlog=0", "The setting Vmci:Transport:Backlog = '0' is not valid: expected a whole number above 0.")]
+    [InlineData("--Vmci:Transport:IOQueueCount=-1", "The setting Vmci:Transport:IOQueueCount = '-1' is not valid: expected a whole number, 0 or above.")]
     [InlineData("--Vmci:Transport:BufferSize=-5", "The setting Vmci:Transport:BufferSize = '-5' is not valid")]
     [InlineData("--Vmci:Transport:AllowedPeerCids=2,x", "The setting Vmci:Transport:AllowedPeerCids = 'x' is not a CID")]
     [InlineData("--Vmci:Transport:UnsafePreferInlineScheduling=yes", "expected true or false")]

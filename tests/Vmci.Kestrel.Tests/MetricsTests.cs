@@ -99,6 +99,37 @@ public sealed class MetricsTests
         });
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task KestrelMemoryPool_ServesVsockConnections()
+    {
+        // A server with a vsock endpoint only: every rental from Kestrel's pinned-block pool is a vsock connection's.
+        // With MemoryPool<byte>.Shared (what SocketConnectionFactoryOptions gives by itself) the pool's meter stays silent.
+        var rented = new ConcurrentQueue<(long Value, object? Owner)>();
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "m"));
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Microsoft.AspNetCore.MemoryPool" && instrument.Meter.Scope == meterFactory && instrument.Name == "aspnetcore.memory_pool.rented")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, tags, _) => rented.Enqueue((v, ToDictionary(tags).GetValueOrDefault("aspnetcore.memory_pool.owner"))));
+        listener.Start();
+        long before = rented.Sum(r => r.Value);
+
+        using (HttpClient client = server.CreateClient())
+        {
+            Assert.Equal("m", await client.GetStringAsync("/", TestContext.Current.CancellationToken));
+        }
+
+        Assert.True(rented.Sum(r => r.Value) > before, "no rentals from Kestrel's memory pool while serving a vsock request");
+        Assert.Contains(rented, r => Equals(r.Owner, "kestrel"));
+    }
+
     private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var result = new Dictionary<string, object?>();
