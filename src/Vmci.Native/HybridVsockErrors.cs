@@ -26,7 +26,7 @@ internal static class HybridVsockErrors
         string what = $"Connecting to vsock port {endPoint.Port} through {path} failed";
         return ex.SocketErrorCode switch
         {
-            _ when !System.IO.Path.Exists(path) => new(SocketError.AddressNotAvailable, endPoint,
+            _ when HybridVsockSocket.FileType(path) is null => new(SocketError.AddressNotAvailable, endPoint,
                 $"{what}: the socket file {path} does not exist. Is the VM running, and is this its vsock device's uds_path (Firecracker: vsock uds_path; Cloud Hypervisor: --vsock socket=)?"),
             SocketError.AccessDenied => new(SocketError.AccessDenied, endPoint,
                 $"{what}: permission denied on {path}. Connecting needs write permission on the socket file and search permission on its directories: run as the VM's user or give yours access."),

@@ -190,7 +190,7 @@ public static class HybridVsockSocket
     }
 
     /// <summary>The file type bits (S_IFMT) of <paramref name="path"/>, not following a final symlink; null when there is nothing there.</summary>
-    private static unsafe int? FileType(string path)
+    internal static unsafe int? FileType(string path)
     {
         byte* buffer = stackalloc byte[Interop.Constants.StatxSize];
         if (Interop.Libc.Statx(Interop.Constants.AT_FDCWD, path, Interop.Constants.AT_SYMLINK_NOFOLLOW, Interop.Constants.STATX_TYPE, buffer) != 0)

@@ -116,11 +116,10 @@ internal static class VmciEndPointParser
             return false;
         }
 
-        if (!TryParseNumberOrAny(portText, VmciPort.Any, out uint port) || port == VmciPort.Any)
+        bool isNumber = TryParseNumberOrAny(portText, VmciPort.Any, out uint port);
+        if (!isNumber || port == VmciPort.Any)
         {
-            string why = portText.Equals("any", StringComparison.OrdinalIgnoreCase) || portText.SequenceEqual("-1")
-                ? "'any' has no meaning for a hybrid endpoint"
-                : Describe(portText);
+            string why = isNumber ? "'any' (4294967295) and has no meaning for a hybrid endpoint" : Describe(portText);
             error = $"'{s}' is not a hybrid vsock endpoint: the port '{portText}' is {why}; {ExpectedHybrid}.";
             return false;
         }

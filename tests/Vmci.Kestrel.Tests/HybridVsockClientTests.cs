@@ -159,9 +159,12 @@ public sealed class HybridVsockClientTests
         string directory = Path.Combine(Path.GetTempPath(), $"hs-{Guid.NewGuid():N}"[..12]);
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "vm.vsock");
+        // In a script, so that socat's address syntax (':' and ',') does not meet the command's own.
+        string script = Path.Combine(directory, "mux.sh");
+        await File.WriteAllTextAsync(script, $"read -r verb port\necho OK 1073741824\nexec {socat} STDIO VSOCK-CONNECT:1:$port\n", Ct);
         var start = new ProcessStartInfo(socat) { RedirectStandardError = true };
         start.ArgumentList.Add($"UNIX-LISTEN:{path},fork");
-        start.ArgumentList.Add("SYSTEM:read -r verb port; echo OK 1073741824; exec socat STDIO VSOCK-CONNECT:1:$port");
+        start.ArgumentList.Add($"EXEC:/bin/sh {script}");
         using Process process = Process.Start(start)!;
         try
         {
@@ -218,10 +221,7 @@ public sealed class HybridVsockHandshakeTests
     {
         await using var muxer = HybridVsockMuxer.Start();
         string stale = muxer.UdsPath + ".stale";
-        using (var left = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-        {
-            left.Bind(new UnixDomainSocketEndPoint(stale)); // closing does not remove the file: what a killed hypervisor leaves
-        }
+        HybridVsockMuxer.CreateStaleSocketFile(stale); // what a killed hypervisor leaves
 
         var ex = await Assert.ThrowsAsync<HybridVsockException>(() => HybridVsockSocket.ConnectAsync(new HybridVsockEndPoint(stale, 1), null, Ct).AsTask());
 

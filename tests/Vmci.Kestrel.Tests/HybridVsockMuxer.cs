@@ -78,6 +78,23 @@ internal sealed class HybridVsockMuxer : IAsyncDisposable
     public HybridVsockEndPoint GuestPort(uint port) => new(UdsPath, port);
 
     /// <summary>
+    /// Leaves a socket file at <paramref name="path"/> that nobody listens on, as a killed server does. .NET removes
+    /// the file of a socket it bound when the socket is disposed, so bind elsewhere and hard-link it (ln) first.
+    /// </summary>
+    public static void CreateStaleSocketFile(string path)
+    {
+        string bound = path + ".bound";
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(bound));
+        using var ln = System.Diagnostics.Process.Start("ln", [bound, path]);
+        ln.WaitForExit();
+        if (ln.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ln {bound} {path} failed with exit code {ln.ExitCode}");
+        }
+    }
+
+    /// <summary>
     /// Accepts guests' vsock connections to a port of CID 1 (standing for the host's CID 2, port
     /// <paramref name="hostPort"/>) and carries each to <c>UdsPath_hostPort</c>. Returns where a guest connects.
     /// </summary>

@@ -89,10 +89,8 @@ public sealed class HybridVsockListenerTests
         string directory = NewDirectory();
         string udsPath = Path.Combine(directory, "fc-1.vsock");
         string listenPath = udsPath + "_9000";
-        using (var left = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-        {
-            left.Bind(new UnixDomainSocketEndPoint(listenPath)); // a stale file, as a killed server leaves it
-        }
+        HybridVsockMuxer.CreateStaleSocketFile(listenPath); // as a killed server leaves it
+        Assert.True(Path.Exists(listenPath));
 
         VsockServer host = await VsockServer.StartAsync(HybridVsockServerTests.MapWhoAmI, args: [$"--Vmci:Urls=hvsock://{udsPath}:9000"]);
         string answer;
