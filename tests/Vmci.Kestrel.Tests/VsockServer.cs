@@ -68,10 +68,12 @@ internal sealed class VsockServer : IAsyncDisposable
         map(app);
         await app.StartAsync(TestContext.Current.CancellationToken);
 
-        // "//vsock://": not the hybrid listeners' http://hvsock://; a server with hybrid listeners only has no Target port.
-        string? vsock = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
-            .FirstOrDefault(a => a.Contains("//vsock://", StringComparison.Ordinal));
-        VmciEndPoint? bound = vsock is null ? null : VmciEndPoint.Parse(vsock[vsock.IndexOf("vsock://", StringComparison.Ordinal)..]);
+        // The first vsock listener's address, read back as the server reports it; a server with hybrid listeners
+        // only has no Target port.
+        VmciEndPoint? bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
+            .Select(a => VmciEndPoints.TryParseServerAddress(a, out System.Net.EndPoint? e) ? e : null)
+            .OfType<VmciEndPoint>()
+            .FirstOrDefault();
         return new VsockServer(app, new VmciEndPoint(VmciCid.Local, bound?.Port ?? VmciPort.Any), logs);
     }
 
