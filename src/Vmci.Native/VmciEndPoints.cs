@@ -60,6 +60,6 @@ public static class VmciEndPoints
             return false;
         }
 
-        return VmciEndPointParser.TryParseAny(address[(separator + 3)..], out endPoint, out _);
+        return VmciEndPointParser.TryParseAny(address.AsSpan(separator + 3), out endPoint, out _);
     }
 }

@@ -61,6 +61,7 @@ public sealed class HostileGuestTests
             }),
             transport: transport);
         long before = MemAvailable();
+        long sent = 0;
         var clients = new List<RawClient>();
         try
         {
@@ -68,13 +69,13 @@ public sealed class HostileGuestTests
             {
                 RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
                 clients.Add(client);
-                await FillAsync(client.Socket);
+                sent += await FillAsync(client.Socket);
             }
 
             long pinned = before - MemAvailable();
             int refused = server.Logs.Category("Vmci.Kestrel").Count(e => e.EventId.Id == 16);
             TestContext.Current.TestOutputHelper?.WriteLine(
-                $"{Connections} connections that never let the server read: {refused} refused, VM memory available {before >> 20} -> {(before - pinned) >> 20} MiB ({pinned >> 20} MiB held)");
+                $"{Connections} connections that never let the server read: {refused} refused, {sent >> 20} MiB sent and unread, VM memory available {before >> 20} -> {(before - pinned) >> 20} MiB ({pinned >> 20} MiB held)");
             return (pinned, refused);
         }
         finally
@@ -84,9 +85,10 @@ public sealed class HostileGuestTests
     }
 
     /// <summary>Sends a request with a huge body until the connection takes no more (or is closed).</summary>
-    private static async Task FillAsync(Socket socket)
+    private static async Task<long> FillAsync(Socket socket)
     {
         byte[] chunk = new byte[64 * 1024];
+        long sent = 0;
         try
         {
             await socket.SendAsync("POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
@@ -95,15 +97,15 @@ public sealed class HostileGuestTests
             {
                 try
                 {
-                    socket.Send(chunk);
+                    sent += socket.Send(chunk);
                 }
                 catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
                 {
-                    // Full for now. The server may still drain some into its pipe; once it stops for a
-                    // second, the window and the pipe are full: that is what a hostile guest leaves behind.
-                    if (!socket.Poll(TimeSpan.FromSeconds(1), SelectMode.SelectWrite))
+                    // Full for now. The server may still drain some into its pipe; once it stops for two
+                    // seconds, the window and the pipe are full: that is what a hostile guest leaves behind.
+                    if (!socket.Poll(TimeSpan.FromSeconds(2), SelectMode.SelectWrite))
                     {
-                        return;
+                        return sent;
                     }
                 }
             }
@@ -112,6 +114,8 @@ public sealed class HostileGuestTests
         {
             // Closed by the server (over the budget): nothing more to send.
         }
+
+        return sent;
     }
 
     private static long MemAvailable()

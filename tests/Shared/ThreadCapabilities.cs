@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Runtime.InteropServices;
 using System.Threading;
 
-namespace Vmci.Native.Tests;
+namespace Vmci.Testing;
 
 /// <summary>
 /// Runs code on a thread of its own that lacks a capability. Linux keeps capabilities per thread, and
@@ -12,6 +12,7 @@ namespace Vmci.Native.Tests;
 /// </summary>
 internal static partial class ThreadCapabilities
 {
+    internal const int DacOverride = 1; // CAP_DAC_OVERRIDE: file permission checks
     internal const int NetBindService = 10; // CAP_NET_BIND_SERVICE
 
     private const uint Version3 = 0x20080522; // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set
