@@ -21,15 +21,16 @@ namespace Vmci.Kestrel;
 /// </remarks>
 internal sealed class HybridVsockConnectionListener : IConnectionListener
 {
-    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
     private readonly Socket _listenSocket;
     private readonly HybridVsockEndPoint _endPoint;
     private readonly SocketConnectionContextFactory _connectionFactory;
     private readonly ILogger _logger;
+    private readonly VmciAcceptLoop _acceptLoop;
     private int _unbound;
 
-    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciTransportOptions options, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciTransportOptions options, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
+        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, metrics, logger);
         _listenSocket = listenSocket;
         _endPoint = endPoint;
         _logger = logger;
@@ -38,42 +39,20 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
 
     public EndPoint EndPoint => _endPoint;
 
-    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
         Socket socket = HybridVsockSocket.Listen(endPoint, options.Backlog);
         VmciTransportLog.HybridListening(logger, endPoint, endPoint.ListenPath, endPoint.Port);
-        return new HybridVsockConnectionListener(socket, endPoint, options, memoryPoolFactory, logger);
+        return new HybridVsockConnectionListener(socket, endPoint, options, metrics, memoryPoolFactory, logger);
     }
 
-    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        => _acceptLoop.AcceptAsync(Wrap, cancellationToken);
+
+    private ConnectionContext Wrap(Socket accepted)
     {
-        while (true)
-        {
-            try
-            {
-                Socket accepted = await _listenSocket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-                VmciTransportLog.HybridAccepted(_logger, _endPoint);
-                return VmciConnectionContexts.Create(_connectionFactory, accepted, _endPoint, accepted: true);
-            }
-            catch (ObjectDisposedException)
-            {
-                return null; // unbound
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
-            {
-                return null; // unbound while accepting
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-            {
-                VmciTransportLog.AcceptReset(_logger);
-            }
-            catch (SocketException ex)
-            {
-                // Out of descriptors, say: keep accepting rather than stop this endpoint for good.
-                VmciTransportLog.HybridAcceptFailed(_logger, _endPoint, ex);
-                await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        VmciTransportLog.HybridAccepted(_logger, _endPoint);
+        return VmciConnectionContexts.Create(_connectionFactory, accepted, _endPoint, accepted: true);
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

@@ -25,8 +25,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
     private readonly VmciPeerConnectionCounter _peerConnections;
     private readonly VmciTransportMetrics? _metrics;
     private readonly ILogger _logger;
-    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
-    private readonly VmciLogRateLimit _acceptFailureLog = new(TimeSpan.FromSeconds(10));
+    private readonly VmciAcceptLoop _acceptLoop;
     private int _unbound;
 
     private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
@@ -35,6 +34,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         _metrics = metrics;
         _listenSocket = listenSocket;
         EndPoint = endPoint;
+        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, metrics, logger);
         _logger = logger;
         _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
         _requirePrivilegedPeerPort = options.RequirePrivilegedPeerPort;
@@ -86,64 +86,8 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         }
     }
 
-    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await _listenSocket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (ObjectDisposedException)
-            {
-                return null; // unbound
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
-            {
-                return null; // unbound while accepting
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-            {
-                // The peer gave up between connect and accept: its business, not a server error.
-                VmciTransportLog.AcceptReset(_logger);
-                _metrics?.Rejected(VmciRejectionReason.ResetBeforeAccept, peerCid: null);
-                continue;
-            }
-            catch (SocketException ex)
-            {
-                // Out of descriptors or buffers: say so (once in a while: this repeats every retry while it
-                // lasts), wait a moment, and keep accepting. Ending the loop would stop this endpoint for good
-                // while the server looks healthy.
-                if (_acceptFailureLog.TryEnter(out long suppressed))
-                {
-                    VmciTransportLog.AcceptFailed(_logger, (VmciEndPoint)EndPoint, suppressed, ex);
-                }
-
-                await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            ConnectionContext? connection;
-            try
-            {
-                connection = TryCreateConnection(accepted);
-            }
-            catch (Exception ex)
-            {
-                // Whatever goes wrong with one accepted socket is that socket's end, not the endpoint's.
-                accepted.Dispose();
-                VmciTransportLog.AcceptedConnectionFailed(_logger, (VmciEndPoint)EndPoint, ex);
-                _metrics?.Rejected(VmciRejectionReason.SetupFailed, peerCid: null);
-                continue;
-            }
-
-            if (connection is not null)
-            {
-                return connection;
-            }
-        }
-    }
+    public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        => _acceptLoop.AcceptAsync(TryCreateConnection, cancellationToken);
 
     private ConnectionContext? TryCreateConnection(Socket accepted)
     {

@@ -71,7 +71,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         IConnectionListener listener = endpoint switch
         {
             VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
-            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, _memoryPoolFactory, logger),
+            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, _metrics, _memoryPoolFactory, logger),
             _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
             _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };

@@ -28,10 +28,10 @@ internal static partial class VmciTransportLog
     public static partial void PeerConnectionLimit(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit);
 
     [LoggerMessage(9, LogLevel.Error, "Accepting on {EndPoint} failed; retrying ({Suppressed} more failures since the last such message).", EventName = "AcceptFailed")]
-    public static partial void AcceptFailed(ILogger logger, VmciEndPoint endPoint, long suppressed, System.Exception exception);
+    public static partial void AcceptFailed(ILogger logger, System.Net.EndPoint endPoint, long suppressed, System.Exception exception);
 
     [LoggerMessage(15, LogLevel.Error, "Setting up a connection accepted on {EndPoint} failed; closed it and kept accepting.", EventName = "AcceptedConnectionFailed")]
-    public static partial void AcceptedConnectionFailed(ILogger logger, VmciEndPoint endPoint, System.Exception exception);
+    public static partial void AcceptedConnectionFailed(ILogger logger, System.Net.EndPoint endPoint, System.Exception exception);
 
     [LoggerMessage(16, LogLevel.Warning, "Closed a connection from {RemoteEndPoint} to {LocalEndPoint} before reading it: CID {PeerCid} already has {Limit} connections, each of which may hold {BytesPerConnection} bytes (vsock window plus read buffer), and MaxBufferedBytesPerPeerCid is {Budget}.", EventName = "PeerBufferBudget")]
     public static partial void PeerBufferBudget(ILogger logger, VmciEndPoint remoteEndPoint, VmciEndPoint localEndPoint, uint peerCid, int limit, long bytesPerConnection, long budget);
@@ -51,6 +51,5 @@ internal static partial class VmciTransportLog
     [LoggerMessage(13, LogLevel.Information, "Stopped listening on {EndPoint} and removed {ListenPath}.", EventName = "HybridUnbound")]
     public static partial void HybridUnbound(ILogger logger, HybridVsockEndPoint endPoint, string listenPath);
 
-    [LoggerMessage(14, LogLevel.Error, "Accepting on {EndPoint} failed; retrying.", EventName = "HybridAcceptFailed")]
-    public static partial void HybridAcceptFailed(ILogger logger, HybridVsockEndPoint endPoint, System.Exception exception);
+    // 14 was HybridAcceptFailed: hybrid listeners now log accept failures as event 9, like every listener.
 }
