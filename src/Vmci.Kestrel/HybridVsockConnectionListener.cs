@@ -34,7 +34,7 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
         _listenSocket = listenSocket;
         _endPoint = endPoint;
         _logger = logger;
-        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
+        _connectionFactory = VmciSocketConnectionOptions.ServerContextFactory(options, memoryPoolFactory, logger);
     }
 
     public EndPoint EndPoint => _endPoint;

@@ -43,7 +43,7 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
         _limitIsBudget = _maxConnectionsPerPeerCid != options.MaxConnectionsPerPeerCid;
         _bufferedBytesPerConnection = options.BufferedBytesPerConnection();
         _budget = options.MaxBufferedBytesPerPeerCid;
-        _connectionFactory = new SocketConnectionContextFactory(VmciSocketConnectionOptions.Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
+        _connectionFactory = VmciSocketConnectionOptions.ServerContextFactory(options, memoryPoolFactory, logger);
     }
 
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
 
 namespace Vmci.Kestrel;
 
@@ -37,6 +38,13 @@ internal static class VmciSocketConnectionOptions
 
         return options;
     }
+
+    /// <summary>
+    /// The connection factory of a server listener, whatever its endpoint kind: the transport's options and the
+    /// host's memory pool, so that bound, inherited and hybrid vsock connections behave alike.
+    /// </summary>
+    internal static SocketConnectionContextFactory ServerContextFactory(VmciTransportOptions options, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+        => new(Create(options.IOQueueCount, options.WaitForDataBeforeAllocatingBuffer, options.MaxReadBufferSize, options.MaxWriteBufferSize, options.UnsafePreferInlineScheduling, memoryPoolFactory), logger);
 
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_MemoryPoolFactory")]
     private static extern void SetMemoryPoolFactory(SocketConnectionFactoryOptions options, IMemoryPoolFactory<byte> value);
