@@ -29,8 +29,8 @@ public sealed class SampleIntegrationTests
         var http1 = new VmciEndPoint(VmciCid.Local, port);
         var http2 = new VmciEndPoint(VmciCid.Local, port + 1);
         VsockGuard.EnsureMayConnect(http1);
-        using var client = new HttpClient(VmciHttp.CreateHandler(http1)) { BaseAddress = new Uri("http://my-vm/") };
-        using var h2Client = new HttpClient(VmciHttp.CreateHandler(http2)) { BaseAddress = new Uri("http://my-vm/"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var client = new HttpClient(VmciHttp.CreateHandler(http1)) { BaseAddress = new Uri("http://cid-local/") };
+        using var h2Client = new HttpClient(VmciHttp.CreateHandler(http2)) { BaseAddress = new Uri("http://cid-local/"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
 
         string health = await client.GetStringAsync("/healthz", Ct);
         string page = await client.GetStringAsync("/", Ct);

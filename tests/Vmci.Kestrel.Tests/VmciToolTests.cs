@@ -276,7 +276,8 @@ public sealed class VmciToolTests
             using Socket served = await listener.AcceptAsync(Ct).AsTask().WaitAsync(HangGuard, Ct);
             await SendAsync(next, "next");
 
-            Assert.Equal(SocketError.ConnectionReset, ended.SocketErrorCode);
+            // Reset (ECONNRESET), or EPIPE when the reset arrived between two sends: either way the upload was ended.
+            Assert.Contains(ended.SocketErrorCode, new[] { SocketError.ConnectionReset, SocketError.Shutdown });
             Assert.Equal("next", await ReceiveExactlyAsync(served, 4));
         }
     }
