@@ -1,6 +1,6 @@
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 internal sealed class VmciConnectionFeature(VmciEndPoint localEndPoint, VmciEndPoint remoteEndPoint) : IVmciConnectionFeature
 {

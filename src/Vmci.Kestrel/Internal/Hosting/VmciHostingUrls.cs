@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// Keeps <c>ASPNETCORE_URLS</c> / <c>--urls</c> serving when <c>Vmci:Urls</c> adds vsock endpoints.

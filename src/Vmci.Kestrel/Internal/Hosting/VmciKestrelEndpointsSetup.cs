@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// Listens on the vsock endpoints the configuration names, with no code:

@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// Lets a repeating log message through at most once per interval and counts the ones it held back, so that

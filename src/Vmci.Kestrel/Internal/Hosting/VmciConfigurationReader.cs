@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>Typed reads of one configuration section; every error names the full key and what it expects.</summary>
 internal readonly struct VmciConfigurationReader(IConfigurationSection section)

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Diagnostics.Metrics;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// The transport's own metrics (meter <c>Vmci.Kestrel</c>): every connection it closes before Kestrel sees

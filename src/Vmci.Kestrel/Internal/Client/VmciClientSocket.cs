@@ -5,7 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// How the client side connects, for every endpoint kind: one place for options, so every client API

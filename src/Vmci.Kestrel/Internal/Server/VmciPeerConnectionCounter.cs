@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// Open connections per peer CID, for <see cref="VmciTransportOptions.MaxConnectionsPerPeerCid"/>. One per

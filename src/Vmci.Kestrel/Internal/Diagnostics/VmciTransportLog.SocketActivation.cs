@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 internal static partial class VmciTransportLog
 {

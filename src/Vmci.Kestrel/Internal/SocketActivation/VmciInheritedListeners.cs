@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// The inherited vsock listeners of one transport, by descriptor. Kestrel's <c>UseSystemd()</c> lists every

@@ -1,4 +1,4 @@
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>Why the transport closed a connection before Kestrel saw it.</summary>
 internal enum VmciRejectionReason

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>One listening vsock socket; accepted sockets become Kestrel's socket connections.</summary>
 internal sealed partial class VmciConnectionListener : IConnectionListener

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>The transport's log messages. Event IDs are stable: tools and alerts may rely on them.</summary>
 internal static partial class VmciTransportLog
