@@ -1,6 +1,6 @@
 internal static partial class Interop
 {
-    /// <summary>Linux constants from linux/socket.h, linux/net.h and linux/vm_sockets.h.</summary>
+    /// <summary>Linux constants from linux/socket.h, linux/net.h, linux/vm_sockets.h, fcntl.h and sys/stat.h.</summary>
     internal static class Constants
     {
         internal const int AF_VSOCK = 40;
@@ -13,7 +13,7 @@ internal static partial class Interop
         internal const int O_RDONLY = 0;
         internal const int O_CLOEXEC = 0x80000;
 
-        // statx(2): the current directory, do not follow a final symlink, ask for the file type only.
+        // statx(2): the current directory, do not follow a final symlink; ask for the file type, or the inode.
         internal const int AT_FDCWD = -100;
         internal const int AT_SYMLINK_NOFOLLOW = 0x100;
         internal const uint STATX_TYPE = 0x1;

@@ -8,7 +8,7 @@ internal static partial class Interop
         /// rename(2): atomically puts <paramref name="oldPath"/> where <paramref name="newPath"/> is, replacing
         /// what was there. Returns 0, or -1 with errno set.
         /// </summary>
-        [LibraryImport(LibraryName, EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         internal static partial int Rename(string oldPath, string newPath);
     }
 }
