@@ -329,7 +329,7 @@ public sealed class VmciToolTests
         Assert.All(answers.SelectMany(a => a), answer => Assert.Contains("\"guest\":\"cid-1\",\"cid\":1,\"reachable\":true,\"detail\":\"/healthz answered 200 OK\"", answer, StringComparison.Ordinal));
         Assert.Contains("href=\"http://cid-1.localhost:", index, StringComparison.Ordinal);
         long sent = Interlocked.Read(ref written);
-        string measured = $"the guest wrote {sent >> 20} MiB of /healthz; the gateway's resident memory grew from {before >> 20} MiB to a peak of {peak >> 20} MiB";
+        string measured = $"the guest wrote {sent >> 10} KiB of /healthz; the gateway's resident memory grew from {before >> 10} KiB to a peak of {peak >> 10} KiB";
         TestContext.Current.TestOutputHelper?.WriteLine(measured);
         Assert.True(sent < 32L << 20, $"{measured}: the gateway read far more than headers");
         Assert.True(peak - before < 64L << 20, measured);
