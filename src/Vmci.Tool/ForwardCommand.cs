@@ -151,40 +151,41 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, ClientAllo
             {
                 Console.Error.WriteLine($"vmci forward: accepting connections again ({open} of {_slots.Max} open; {refused} refused while full)");
             }
+
+            // Closed only once its slot is free: a client that sees its connection end can connect again at once.
+            client.Dispose();
         }
     }
 
+    /// <summary>Serves one client; the caller closes it.</summary>
     private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
     {
-        using (client)
+        var peer = (IPEndPoint)client.RemoteEndPoint!;
+        if (!allowed.IsAllowed(peer.Address))
         {
-            var peer = (IPEndPoint)client.RemoteEndPoint!;
-            if (!allowed.IsAllowed(peer.Address))
-            {
-                Console.Error.WriteLine($"vmci forward: refused {peer}: not an allowed client (loopback only unless --allow says otherwise)");
-                return;
-            }
+            Console.Error.WriteLine($"vmci forward: refused {peer}: not an allowed client (loopback only unless --allow says otherwise)");
+            return;
+        }
 
-            Socket upstream;
-            try
-            {
-                upstream = await VmciClientSocket.ConnectAsync(target, ConnectOptions, cancellationToken);
-            }
-            catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
-            {
-                Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        Socket upstream;
+        try
+        {
+            upstream = await VmciClientSocket.ConnectAsync(target, ConnectOptions, cancellationToken);
+        }
+        catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
+        {
+            Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
 
-            using (upstream)
-            {
-                client.NoDelay = true;
-                await PumpBothWaysAsync(peer, client, upstream, cancellationToken);
-            }
+        using (upstream)
+        {
+            client.NoDelay = true;
+            await PumpBothWaysAsync(peer, client, upstream, cancellationToken);
         }
     }
 
