@@ -23,7 +23,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     private readonly ILoggerFactory _loggerFactory;
     private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
     private readonly VmciPeerConnectionCounter _peerConnections = new();
-    private readonly VmciInheritedListeners _inherited = new();
+    private readonly VmciActivatedListeners _inherited = new();
     private readonly VmciTransportMetrics? _metrics;
 
     /// <summary>Creates the factory with no metrics and <c>MemoryPool&lt;byte&gt;.Shared</c> for its connections' buffers.</summary>
@@ -55,7 +55,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     /// (Kestrel's <c>ListenHandle</c>, <c>UseSystemd</c>) of listening vsock sockets, such as systemd passes to a
     /// socket-activated service.
     /// </summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciInheritedListeners.IsVsockHandle(endpoint, out _);
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciActivatedListeners.IsVsockHandle(endpoint, out _);
 
     /// <summary>
     /// Binds and listens on a <see cref="VmciEndPoint"/>, at the Unix socket of a <see cref="HybridVsockEndPoint"/>,
@@ -73,7 +73,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
         {
             VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
             HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, _metrics, _memoryPoolFactory, logger),
-            _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
+            _ when VmciActivatedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
             _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };
         return new ValueTask<IConnectionListener>(listener);

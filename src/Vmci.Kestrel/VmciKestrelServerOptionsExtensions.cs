@@ -2,10 +2,11 @@ using System;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel;
 using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Microsoft.AspNetCore.Hosting;
 
 /// <summary>Listen on vsock endpoints, the way <c>Listen</c> and <c>ListenUnixSocket</c> do for others.</summary>
 public static class VmciKestrelServerOptionsExtensions

@@ -38,7 +38,7 @@ internal static class ForwardCommand
                 return ExitCodes.Usage;
             }
 
-            if (!VmciEndPoints.TryParse(result.GetValue(to), out EndPoint? target, out _) || target is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
+            if (!VmciEndPointParser.TryParse(result.GetValue(to), out EndPoint? target, out _) || target is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
             {
                 Console.Error.WriteLine($"vmci forward: --to '{result.GetValue(to)}' is not a vsock endpoint to connect to: expected vsock://CID:PORT or hvsock:///SOCKET:PORT, for example vsock://3:8080 or hvsock:///run/fc-1.vsock:8080");
                 return ExitCodes.Usage;

@@ -35,7 +35,7 @@ internal sealed record VsockUrl(EndPoint EndPoint, string PathAndQuery)
 
         string authority = end < 0 ? text : text[..end];
         string path = end < 0 ? "/" : text[end..];
-        if (!VmciEndPoints.TryParse(authority, out EndPoint? endPoint, out error))
+        if (!VmciEndPointParser.TryParse(authority, out EndPoint? endPoint, out error))
         {
             return false;
         }

@@ -39,4 +39,16 @@ public sealed class BufferBudgetTests
 
         Assert.Null(options.EffectiveConnectionsPerPeerCid());
     }
+
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MaxValue - 1024)]
+    public void AHugeReadBuffer_SaturatesTheArithmetic_AndTheBudgetStillAdmitsOne(long readBuffer)
+    {
+        // window + read buffer overflowed to a negative number, which turned the budget off (int.MaxValue connections).
+        var options = new VmciTransportOptions { MaxReadBufferSize = readBuffer };
+
+        Assert.Equal(long.MaxValue, options.BufferedBytesPerConnection());
+        Assert.Equal(1, options.EffectiveConnectionsPerPeerCid());
+    }
 }

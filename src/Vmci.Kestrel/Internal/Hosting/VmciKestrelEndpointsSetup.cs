@@ -55,7 +55,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
     }
 
     private static EndPoint ParseUrl(string key, string url)
-        => VmciEndPoints.TryParse(url, out EndPoint? endPoint, out string? error)
+        => VmciEndPointParser.TryParse(url, out EndPoint? endPoint, out string? error)
             ? endPoint
             : throw new InvalidOperationException($"The setting {key} is not valid: {error} (or hvsock:///PATH:PORT for a Firecracker or Cloud Hypervisor VM's vsock socket)");
 

@@ -1,9 +1,9 @@
 namespace Vmci.Kestrel;
 
 /// <summary>A listening socket that systemd passed to this process (socket activation).</summary>
-public sealed class VmciInheritedListener
+public sealed class VmciActivatedSocket
 {
-    internal VmciInheritedListener(int fileDescriptor, string name)
+    internal VmciActivatedSocket(int fileDescriptor, string name)
     {
         FileDescriptor = fileDescriptor;
         Name = name;

@@ -13,7 +13,7 @@ namespace Vmci.Kestrel.Internal;
 /// The inherited vsock listeners of one transport, by descriptor. Kestrel's <c>UseSystemd()</c> lists every
 /// inherited socket and <c>UseVmci()</c> the vsock ones, so one descriptor may be bound twice: it is served once.
 /// </summary>
-internal sealed class VmciInheritedListeners
+internal sealed class VmciActivatedListeners
 {
     private readonly Dictionary<int, VmciConnectionListener> _served = [];
     private readonly Lock _lock = new();
