@@ -25,11 +25,19 @@ public static class VmciSocketActivation
 
     /// <summary>The passed sockets that are listening vsock stream sockets, in descriptor order.</summary>
     /// <exception cref="InvalidOperationException">The LISTEN_* variables are malformed; the message names the variable.</exception>
-    public static IReadOnlyList<VmciActivatedSocket> VsockListeners => Inherited.Value.Vsock;
+    internal static IReadOnlyList<VmciActivatedSocket> VsockListeners => Inherited.Value.Vsock;
 
     /// <summary>The passed socket with descriptor <paramref name="fileDescriptor"/>, if there is one.</summary>
     internal static VmciActivatedSocket? Find(int fileDescriptor)
         => Inherited.Value.All.FirstOrDefault(listener => listener.FileDescriptor == fileDescriptor);
+
+    /// <summary>
+    /// Whether a descriptor handed to Kestrel (<c>ListenHandle</c>) is a listening vsock socket: for a passed socket,
+    /// what the one probe at the first use found; for any other descriptor, the kernel's answer now.
+    /// </summary>
+    internal static bool IsVsockListener(int fileDescriptor)
+        => Inherited.Value.Vsock.Any(listener => listener.FileDescriptor == fileDescriptor)
+            || (Find(fileDescriptor) is null && VmciSocket.IsListener(fileDescriptor));
 
     /// <summary>Removes the LISTEN_* variables (sd_listen_fds with unset_environment), once the server has taken the sockets.</summary>
     internal static void ConsumeEnvironment()

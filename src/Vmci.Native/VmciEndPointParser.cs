@@ -36,6 +36,44 @@ public static class VmciEndPointParser
         return TryParseAny(s, out result, out error);
     }
 
+    /// <summary>
+    /// Parses like <see cref="TryParse(string?, out EndPoint?, out string?)"/> and accepts only an endpoint that can
+    /// be connected to (<see cref="CanConnectTo"/>), for command lines and settings that name a server.
+    /// </summary>
+    public static bool TryParseRemote([NotNullWhen(true)] string? s, [NotNullWhen(true)] out EndPoint? result, [NotNullWhen(false)] out string? error)
+    {
+        if (!TryParse(s, out result, out error))
+        {
+            return false;
+        }
+
+        if (!CanConnectTo(result, out error))
+        {
+            result = null;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a client can connect to <paramref name="endPoint"/>: a <see cref="HybridVsockEndPoint"/>, or a
+    /// <see cref="VmciEndPoint"/> that names its CID and port (<c>any</c> is for binding).
+    /// </summary>
+    /// <param name="endPoint">The endpoint.</param>
+    /// <param name="reason">Why not, naming the endpoint and the fix; null when it can.</param>
+    public static bool CanConnectTo(EndPoint endPoint, [NotNullWhen(false)] out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        reason = endPoint switch
+        {
+            VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any } => $"Cannot connect to {endPoint}: 'any' is for binding; name the CID and port of the server.",
+            VmciEndPoint or HybridVsockEndPoint => null,
+            _ => $"The vsock client connects to VmciEndPoint (vsock://CID:PORT) and HybridVsockEndPoint (hvsock:///PATH:PORT) only, not {endPoint.GetType().Name} {endPoint}.",
+        };
+        return reason is null;
+    }
+
     /// <summary>The query that sets <see cref="VmciEndPointFlags.ToHost"/>: <c>vsock://CID:PORT?to-host</c>.</summary>
     internal const string ToHostOption = "to-host";
 
@@ -155,27 +193,7 @@ public static class VmciEndPointParser
     }
 
     private static bool TryParseCid(ReadOnlySpan<char> text, out uint cid)
-    {
-        if (text.Equals("local", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Local;
-            return true;
-        }
-
-        if (text.Equals("host", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Host;
-            return true;
-        }
-
-        if (text.Equals("hypervisor", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Hypervisor;
-            return true;
-        }
-
-        return TryParseNumberOrAny(text, VmciCid.Any, out cid);
-    }
+        => VmciCid.TryParseName(text, out cid) || TryParseNumberOrAny(text, VmciCid.Any, out cid);
 
     private static bool TryParseNumberOrAny(ReadOnlySpan<char> text, uint any, out uint value)
     {

@@ -82,7 +82,7 @@ public static class HybridVsockSocket
             catch (SocketException ex)
             {
                 socket.Dispose();
-                throw HybridVsockErrors.FromConnect(ex, endPoint);
+                throw HybridVsockErrors.FromConnect(ex, endPoint, socketFileExists: FileType(endPoint.UdsPath) is not null);
             }
             catch
             {

@@ -28,7 +28,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
             configured = true;
             foreach (string url in urls.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                VmciKestrelServerOptionsExtensions.Listen(options, ParseUrl(UrlsKey, url), static _ => { }, UrlsKey);
+                VmciKestrelListen.Listen(options, ParseUrl(UrlsKey, url), static _ => { }, UrlsKey);
             }
         }
 
@@ -39,7 +39,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
             string url = endpoint["Url"] ?? throw new InvalidOperationException($"The setting {urlKey} is missing: every vsock endpoint needs a Url such as vsock://any:8080.");
             EndPoint listenOn = ParseUrl(urlKey, url);
             HttpProtocols? protocols = ParseProtocols($"{endpoint.Path}:Protocols", endpoint["Protocols"]);
-            VmciKestrelServerOptionsExtensions.Listen(options, listenOn, listen =>
+            VmciKestrelListen.Listen(options, listenOn, listen =>
             {
                 if (protocols is { } p)
                 {

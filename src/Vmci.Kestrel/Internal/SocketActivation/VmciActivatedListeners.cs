@@ -4,7 +4,6 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
 namespace Vmci.Kestrel.Internal;
@@ -22,20 +21,20 @@ internal sealed class VmciActivatedListeners
     public static bool IsVsockHandle(EndPoint endPoint, out int fileDescriptor)
     {
         fileDescriptor = endPoint is FileHandleEndPoint handle && handle.FileHandle <= int.MaxValue ? (int)handle.FileHandle : -1;
-        return fileDescriptor >= 0 && VmciSocket.IsListener(fileDescriptor);
+        return fileDescriptor >= 0 && VmciSocketActivation.IsVsockListener(fileDescriptor);
     }
 
-    public IConnectionListener Bind(int fileDescriptor, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    public IConnectionListener Bind(int fileDescriptor, VmciListenerContext context)
     {
         lock (_lock)
         {
             if (_served.TryGetValue(fileDescriptor, out VmciConnectionListener? served) && !served.IsUnbound)
             {
-                VmciTransportLog.InheritedListedTwice(logger, fileDescriptor, (VmciEndPoint)served.EndPoint);
+                VmciTransportLog.InheritedListedTwice(context.Logger, fileDescriptor, (VmciEndPoint)served.EndPoint);
                 return new AlreadyServed(served.EndPoint);
             }
 
-            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, options, peerConnections, metrics, memoryPoolFactory, logger);
+            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, context);
             _served[fileDescriptor] = listener;
             return listener;
         }

@@ -1,7 +1,7 @@
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>A listening socket that systemd passed to this process (socket activation).</summary>
-public sealed class VmciActivatedSocket
+internal sealed class VmciActivatedSocket
 {
     internal VmciActivatedSocket(int fileDescriptor, string name)
     {
@@ -10,10 +10,10 @@ public sealed class VmciActivatedSocket
     }
 
     /// <summary>The descriptor, from 3 on.</summary>
-    public int FileDescriptor { get; }
+    internal int FileDescriptor { get; }
 
     /// <summary>Its name from LISTEN_FDNAMES (<c>FileDescriptorName=</c>, by default the socket unit's name), or <c>unknown</c>.</summary>
-    public string Name { get; }
+    internal string Name { get; }
 
     /// <summary><c>fd 3 'web'</c>.</summary>
     public override string ToString() => $"fd {FileDescriptor} '{Name}'";
