@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;
@@ -406,6 +407,30 @@ public sealed class HybridVsockListenerTests
             await Task.Delay(50, timeout.Token);
         }
 
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task ALogProviderThatThrowsAfterAdmission_DoesNotLeakTheVmsSlot()
+    {
+        // The first "Accepted" entry (event 12) throws: that connection is lost, the VM's one slot must not be.
+        string directory = NewDirectory();
+        string vm = Path.Combine(directory, "vm.vsock");
+        var thrower = new ThrowingLogProvider(eventId: 12, times: 1);
+        await using VsockServer host = await VsockServer.StartAsync(
+            HybridVsockServerTests.MapWhoAmI,
+            transport: t => t.MaxConnectionsPerPeerCid = 1,
+            configure: b => b.Logging.AddProvider(thrower),
+            args: [$"--Vmci:Urls=hvsock://{vm}:80"]);
+
+        using (Socket lost = await RequestAsync(vm + "_80"))
+        {
+            Assert.Equal("", await FirstReplyAsync(lost));
+        }
+
+        Assert.Equal(1, thrower.Thrown);
+        using Socket next = await RequestAsync(vm + "_80");
+        Assert.StartsWith("HTTP/1.1 200 OK", await FirstReplyAsync(next), StringComparison.Ordinal);
         Directory.Delete(directory, recursive: true);
     }
 

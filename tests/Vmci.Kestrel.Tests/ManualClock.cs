@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace Vmci.Kestrel.Tests;
 
@@ -9,7 +10,7 @@ internal sealed class ManualClock : TimeProvider
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
-    public override long GetTimestamp() => System.Threading.Interlocked.Read(ref _ticks);
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
-    public void Advance(TimeSpan by) => System.Threading.Interlocked.Add(ref _ticks, by.Ticks);
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }
