@@ -40,7 +40,7 @@ public sealed class DashboardOptions
     {
         try
         {
-            return VmciSockets.GetLocalCid();
+            return VmciPlatform.GetLocalCid();
         }
         catch (Exception ex) when (ex is VmciSocketException or PlatformNotSupportedException)
         {

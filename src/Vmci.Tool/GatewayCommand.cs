@@ -99,7 +99,7 @@ internal static class GatewayCommand
         {
             if (part.StartsWith(HybridVsockEndPoint.Scheme + "://", StringComparison.OrdinalIgnoreCase))
             {
-                if (!VmciEndPoints.TryParse(part, out EndPoint? parsed, out string? why) || parsed is not HybridVsockEndPoint endPoint)
+                if (!VmciEndPointParser.TryParse(part, out EndPoint? parsed, out string? why) || parsed is not HybridVsockEndPoint endPoint)
                 {
                     return $"--guests '{part}' is not a hybrid vsock guest: {why}";
                 }
