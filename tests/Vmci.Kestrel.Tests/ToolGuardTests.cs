@@ -3,18 +3,18 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using Vmci.Testing;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;
 
 /// <summary>
-/// What `vmci gateway` and `vmci forward` let in, here on the host over TCP: which client addresses are served,
+/// What `vmci gateway` and `vmci forward` let in, over TCP (on the host; the remote-client case in the sandbox VM): which client addresses are served,
 /// service-worker scripts on guest origins, and guest origins that do not depend on the command line's order.
 /// The guests are <see cref="FakeHybridGuest"/> Unix sockets (or never reached), so nothing connects over vsock.
 /// </summary>
@@ -38,17 +38,18 @@ public sealed partial class ToolGuardTests
         Assert.Equal("", refused);
     }
 
-    [Fact]
+    // In the sandbox VM only: the "remote" client is an address the test puts on the VM's own loopback device
+    // (the VM has no network), so no packet is ever sent to an address of this machine's real network.
+    [VsockFact(VsockNeeds.Sandbox)]
     public async Task GatewayAndForward_OnAWildcardAddress_ServeNoRemoteClientUnlessAllowed()
     {
-        IPAddress? remote = NonLoopbackAddress();
-        Assert.SkipWhen(remote is null, "this machine has no non-loopback IPv4 address to play a remote client from");
+        IPAddress remote = await AddRemoteClientAddressAsync();
         await using FakeHybridGuest guest = FakeHybridGuest.Start("from the guest");
         int gatewayPort = ExternalProcess.FreeTcpPort(), forwardPort = ExternalProcess.FreeTcpPort();
         int allowingGatewayPort = ExternalProcess.FreeTcpPort(), allowingForwardPort = ExternalProcess.FreeTcpPort();
         using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"0.0.0.0:{gatewayPort}", "--guests", "3"]);
         using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"0.0.0.0:{forwardPort}", "--to", $"hvsock://{guest.UdsPath}:80"]);
-        using ToolProcess allowingGateway = ToolProcess.Start(["gateway", "--listen", $"0.0.0.0:{allowingGatewayPort}", "--guests", "3", "--allow", remote!.ToString()]);
+        using ToolProcess allowingGateway = ToolProcess.Start(["gateway", "--listen", $"0.0.0.0:{allowingGatewayPort}", "--guests", "3", "--allow", remote.ToString()]);
         using ToolProcess allowingForward = ToolProcess.Start(["forward", "--listen", $"0.0.0.0:{allowingForwardPort}", "--to", $"hvsock://{guest.UdsPath}:80", "--allow", remote.ToString()]);
         await gateway.WaitForLineAsync("vmci gateway: serving guests 3");
         await forward.WaitForLineAsync("vmci forward: listening on");
@@ -146,10 +147,15 @@ public sealed partial class ToolGuardTests
         return await RawClient.ReceiveToEndOrResetAsync(socket, Ct);
     }
 
-    /// <summary>An IPv4 address of this machine that is not loopback, to connect from and to as a remote client would.</summary>
-    private static IPAddress? NonLoopbackAddress() => NetworkInterface.GetAllNetworkInterfaces()
-        .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-        .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-        .Select(u => u.Address)
-        .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+    /// <summary>
+    /// A non-loopback IPv4 address (TEST-NET-1, RFC 5737) added to the sandbox VM's loopback device: the tools see
+    /// a client that is not loopback, and the connection still never leaves the throwaway VM.
+    /// </summary>
+    private static async Task<IPAddress> AddRemoteClientAddressAsync()
+    {
+        var remote = IPAddress.Parse("192.0.2.1");
+        var (exitCode, _, stderr) = await ExternalProcess.RunAsync("ip", ["address", "add", $"{remote}/32", "dev", "lo"]);
+        Assert.True(exitCode == 0 || stderr.Contains("File exists", StringComparison.Ordinal), $"ip address add failed: {stderr}");
+        return remote;
+    }
 }
