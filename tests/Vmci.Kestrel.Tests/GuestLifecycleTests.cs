@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Native;
+using Xunit;
+
+namespace Vmci.Kestrel.Tests;
+
+/// <summary>
+/// What a real guest's life does to connections across kernels: paused and resumed (qemu stop/cont), crashed
+/// (its qemu killed) during a download and with an idle keep-alive connection, rebooted (system_reset) under a
+/// pooled HttpClient. Guest 4 takes the blows; whatever state a test leaves it in, the next one that needs its
+/// servers boots it again (<see cref="GuestServers.EnsureAsync"/>). Each test writes what it measured.
+/// </summary>
+[Collection(nameof(GuestTests))]
+public sealed class GuestLifecycleTests
+{
+    private const uint Victim = 4;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static void Report(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+
+    [GuestFact]
+    public async Task Paused_ThenResumed_ADownloadInFlightCompletes()
+    {
+        await GuestServers.EnsureAsync(Victim);
+        const long Length = 64L * 1024 * 1024;
+        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(10) };
+        using HttpResponseMessage response = await client.GetAsync(Bytes(Length), HttpCompletionOption.ResponseHeadersRead, Ct);
+        await using Stream body = await response.Content.ReadAsStreamAsync(Ct);
+        var reader = new PatternReader(body);
+        await reader.ReadAsync(1024 * 1024);
+
+        string paused = await Guests.MonitorAsync(Victim, "stop");
+        string status = await Guests.MonitorAsync(Victim, "info status");
+        Task<long> rest = reader.ReadToEndAsync();
+        // The pause itself: what was in the socket buffers still arrives, then nothing until the guest runs again.
+        await Task.Delay(TimeSpan.FromSeconds(10), Ct);
+        long beforeResume = reader.Received;
+        await Guests.MonitorAsync(Victim, "cont");
+        var resumed = Stopwatch.StartNew();
+        long total = await rest;
+
+        Assert.Contains("paused", status, StringComparison.Ordinal);
+        Assert.Equal(Length, total);
+        Assert.Equal(-1, reader.FirstWrong);
+        Assert.True(beforeResume < Length, "the whole download arrived while the guest was paused: the pause did not hold it up");
+        Report($"paused at {reader.ReceivedAtPause} bytes ({paused.Trim()}), {beforeResume} bytes had arrived when cont was sent, the rest ({Length - beforeResume} bytes) took {resumed.Elapsed.TotalSeconds:F1} s after cont");
+    }
+
+    [GuestFact]
+    public async Task Crashed_DuringADownload_TheRequestFailsPromptlyWithAReset()
+    {
+        await GuestServers.EnsureAsync(Victim);
+        const long Length = 1L << 30;
+        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(10) };
+        using HttpResponseMessage response = await client.GetAsync(Bytes(Length), HttpCompletionOption.ResponseHeadersRead, Ct);
+        await using Stream body = await response.Content.ReadAsStreamAsync(Ct);
+        var reader = new PatternReader(body);
+        await reader.ReadAsync(1024 * 1024);
+
+        Task<long> rest = reader.ReadToEndAsync();
+        await Guests.KillAsync(Victim);
+        var killed = Stopwatch.StartNew();
+        Exception failure = await Assert.ThrowsAnyAsync<Exception>(() => rest);
+        TimeSpan took = killed.Elapsed;
+
+        // The host's vhost-vsock resets the connections of a guest whose device went away.
+        Assert.True(failure is IOException or HttpRequestException, failure.ToString());
+        Assert.Contains(Chain(failure), e => e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset });
+        Assert.True(took < client.Timeout, $"the download hung for {took} after the guest died");
+        Assert.True(reader.Received < Length);
+        Report($"guest killed after {reader.Received} bytes; the read failed {took.TotalMilliseconds:F0} ms later: {Describe(failure)}");
+    }
+
+    [GuestFact]
+    public async Task Crashed_WithAnIdleKeepAliveToKestrelHere_KestrelClosesIt_AndTheCidsSlotIsFreed()
+    {
+        await GuestServers.EnsureAsync(Victim);
+        var closed = new ConcurrentQueue<Dictionary<string, object?>>();
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"),
+            transport: t => t.MaxConnectionsPerPeerCid = 1);
+        using MeterListener listener = Listen(server, "kestrel.connection.duration", tags => closed.Enqueue(tags));
+        string url = $"http://cid-host:{server.Target.Port}/";
+
+        // The guest's client answers, then stays, its connection idle in its pool.
+        await Guests.RunAsync(Victim, $"{GuestServers.Smoke} get {url} 1 stay >/tmp/stay.out 2>&1 & until grep -q 200 /tmp/stay.out; do sleep 0.2; done; cat /tmp/stay.out");
+        Assert.Empty(closed);
+        await Guests.KillAsync(Victim);
+        var killed = Stopwatch.StartNew();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            while (closed.IsEmpty)
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+
+        TimeSpan took = killed.Elapsed;
+        Assert.Equal(Victim, Convert.ToUInt32(closed.Single()["vsock.peer.cid"], System.Globalization.CultureInfo.InvariantCulture));
+
+        // A new guest with the same CID gets the one connection its CID may have: the dead one's slot was freed.
+        await GuestServers.EnsureAsync(Victim);
+        string again = await Guests.RunAsync(Victim, $"{GuestServers.Smoke} get {url}");
+        Assert.Equal($"1: 200 peer {Victim}", again.Trim());
+        Report($"Kestrel closed the dead guest's idle connection {took.TotalMilliseconds:F0} ms after its qemu was killed");
+    }
+
+    [GuestFact]
+    public async Task Rebooted_APooledHttpClientsNextRequestReachesTheNewGuest()
+    {
+        await GuestServers.EnsureAsync(Victim);
+        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var status = new Uri($"http://cid-{Victim}:{GuestServers.DashboardPort}/api/status");
+        string before = await client.GetStringAsync(status, Ct);
+
+        await Guests.ResetAsync(Victim);
+        await GuestServers.EnsureAsync(Victim);
+        string after = await client.GetStringAsync(status, Ct);
+
+        // The new boot's dashboard answered on the same client: this is the first request it ever served.
+        Assert.True(Served(before) >= 1, before);
+        Assert.Equal(1, Served(after));
+        Report($"after system_reset the pooled client's next request was served by the new boot: {after}");
+    }
+
+    private static Uri Bytes(long length) => new($"http://cid-{Victim}:{GuestServers.SmokePort}/bytes/{length}");
+
+    private static long Served(string statusJson)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(statusJson);
+        return json.RootElement.GetProperty("status").GetProperty("requestsServed").GetInt64();
+    }
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (Exception? current = e; current is not null; current = current.InnerException)
+        {
+            yield return current;
+        }
+    }
+
+    private static string Describe(Exception e) => string.Join(" -> ", Chain(e).Select(x => $"{x.GetType().Name}: {x.Message}"));
+
+    private static MeterListener Listen(VsockServer server, string instrument, Action<Dictionary<string, object?>> record)
+    {
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == "Microsoft.AspNetCore.Server.Kestrel" && i.Meter.Scope == meterFactory && i.Name == instrument)
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            var d = new Dictionary<string, object?>();
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                d[tag.Key] = tag.Value;
+            }
+
+            record(d);
+        });
+        listener.Start();
+        return listener;
+    }
+
+    /// <summary>Reads Vmci.AotSmoke's /bytes pattern (byte i is i % 251) and checks every byte.</summary>
+    private sealed class PatternReader(Stream body)
+    {
+        private readonly byte[] _buffer = new byte[1 << 16];
+
+        private long _received;
+
+        public long Received => Interlocked.Read(ref _received);
+
+        public long ReceivedAtPause { get; private set; }
+
+        public long FirstWrong { get; private set; } = -1;
+
+        public async Task ReadAsync(long atLeast)
+        {
+            while (Received < atLeast && await ReadOnceAsync(Ct) > 0)
+            {
+            }
+
+            ReceivedAtPause = Received;
+        }
+
+        public async Task<long> ReadToEndAsync()
+        {
+            while (await ReadOnceAsync(Ct) > 0)
+            {
+            }
+
+            return Received;
+        }
+
+        private async Task<int> ReadOnceAsync(CancellationToken cancellationToken)
+        {
+            int n = await body.ReadAsync(_buffer, cancellationToken);
+            for (int i = 0; i < n && FirstWrong < 0; i++)
+            {
+                if (_buffer[i] != (byte)((Received + i) % 251))
+                {
+                    FirstWrong = Received + i;
+                }
+            }
+
+            Interlocked.Add(ref _received, n);
+            return n;
+        }
+    }
+}
