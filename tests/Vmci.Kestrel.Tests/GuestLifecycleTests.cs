@@ -6,6 +6,7 @@ using System.Diagnostics.Metrics;
 using System.IO;
 using System.Linq;
 using System.Net.Http;
+using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -73,8 +74,18 @@ public sealed class GuestLifecycleTests
         Task<long> rest = reader.ReadToEndAsync();
         await Guests.KillAsync(Victim);
         var killed = Stopwatch.StartNew();
-        Exception failure = await Assert.ThrowsAnyAsync<Exception>(() => rest);
+        Exception? failure = null;
+        try
+        {
+            await rest;
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
         TimeSpan took = killed.Elapsed;
+        Assert.NotNull(failure);
 
         // The host's vhost-vsock resets the connections of a guest whose device went away.
         Assert.True(failure is IOException or HttpRequestException, failure.ToString());
@@ -85,7 +96,7 @@ public sealed class GuestLifecycleTests
     }
 
     [GuestFact]
-    public async Task Crashed_WithAnIdleKeepAliveToKestrelHere_KestrelClosesIt_AndTheCidsSlotIsFreed()
+    public async Task Crashed_WithAnIdleKeepAliveToKestrelHere_KestrelClosesIt_ARetryingRequestWaitsForTheNewGuest_AndTheCidsSlotIsFreed()
     {
         await GuestServers.EnsureAsync(Victim);
         var closed = new ConcurrentQueue<Dictionary<string, object?>>();
@@ -111,10 +122,30 @@ public sealed class GuestLifecycleTests
         TimeSpan took = killed.Elapsed;
         Assert.Equal(Victim, Convert.ToUInt32(closed.Single()["vsock.peer.cid"], System.Globalization.CultureInfo.InvariantCulture));
 
-        // A new guest with the same CID gets the one connection its CID may have: the dead one's slot was freed.
+        // No guest has CID 4 now: what one connect says, then a request that waits for the guest to come back.
+        var absent = new VmciEndPoint(Victim, GuestServers.DashboardPort);
+        Vmci.Testing.VsockGuard.EnsureMayConnect(absent);
+        var attempt = Stopwatch.StartNew();
+        SocketException noGuest = await Assert.ThrowsAnyAsync<SocketException>(async () => (await VmciSocket.ConnectAsync(absent, Ct)).Dispose());
+        TimeSpan attemptTook = attempt.Elapsed;
+        using var waiting = new HttpClient(VmciHttp.CreateHandler(null, new VmciConnectionFactoryOptions { ConnectRetryTimeout = TimeSpan.FromMinutes(15) }))
+        {
+            Timeout = TimeSpan.FromMinutes(20),
+        };
+        Task<string> early = waiting.GetStringAsync(new Uri($"http://cid-{Victim}:{GuestServers.DashboardPort}/api/status"), Ct);
+        var booting = Stopwatch.StartNew();
         await GuestServers.EnsureAsync(Victim);
+        string status = await early;
+        using (var json = System.Text.Json.JsonDocument.Parse(status))
+        {
+            Assert.Equal($"{Victim}", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
+        }
+
+        // The new guest with the same CID gets the one connection its CID may have: the dead one's slot was freed.
         string again = await Guests.RunAsync(Victim, $"{GuestServers.Smoke} get {url}");
         Assert.Equal($"1: 200 peer {Victim}", again.Trim());
+        Report($"with no guest at CID {Victim} a connect failed after {attemptTook.TotalMilliseconds:F0} ms: {noGuest.SocketErrorCode}: {noGuest.Message}");
+        Report($"a request started before the new guest booted (ConnectRetryTimeout) was answered {booting.Elapsed.TotalSeconds:F0} s later, once the guest served");
         Report($"Kestrel closed the dead guest's idle connection {took.TotalMilliseconds:F0} ms after its qemu was killed");
     }
 

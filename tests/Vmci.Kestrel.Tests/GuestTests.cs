@@ -206,6 +206,35 @@ public sealed class GuestTests
         Assert.Equal([3L, 3L, 4L, 4L], durations.Select(d => (long)d["vsock.peer.cid"]!).Order());
     }
 
+    [GuestFact]
+    public async Task Gateway_WithGuests3And4_ServesEachRealGuestOnItsOwnOrigin()
+    {
+        await GuestServers.EnsureAsync(3);
+        await GuestServers.EnsureAsync(4);
+        int port = ExternalProcess.FreeTcpPort();
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4"]);
+        await gateway.WaitForLineAsync("vmci gateway: serving guests 3, 4");
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+
+        foreach (uint cid in (uint[])[3, 4])
+        {
+            using HttpResponseMessage response = await GatewayRoutingTests.GetAsync(client, "/api/status", $"cid-{cid}.localhost:{port}");
+            string body = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.IsSuccessStatusCode, body);
+            using JsonDocument json = JsonDocument.Parse(body);
+            Assert.Equal($"{cid}", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
+            Assert.Equal(VmciCid.Host, json.RootElement.GetProperty("you").GetProperty("peerCid").GetUInt32());
+        }
+
+        string guests = await client.GetStringAsync("/api/guests", Ct);
+        Assert.Contains("\"guest\":\"cid-3\",\"cid\":3,\"reachable\":true", guests, StringComparison.Ordinal);
+        Assert.Contains("\"guest\":\"cid-4\",\"cid\":4,\"reachable\":true", guests, StringComparison.Ordinal);
+    }
+
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Measurements of one instrument of this server's meters.</summary>

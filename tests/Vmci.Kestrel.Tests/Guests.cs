@@ -78,7 +78,22 @@ internal static class Guests
     public static bool IsRunning(uint cid)
     {
         string pidFile = Path.Combine(Directory, $"cid-{cid}", "qemu.pid");
-        return File.Exists(pidFile) && System.IO.Directory.Exists($"/proc/{File.ReadAllText(pidFile).Trim()}");
+        if (!File.Exists(pidFile))
+        {
+            return false;
+        }
+
+        // A killed qemu may stay a zombie for a moment: "PID (comm) STATE ...".
+        string stat = $"/proc/{File.ReadAllText(pidFile).Trim()}/stat";
+        try
+        {
+            string text = File.ReadAllText(stat);
+            return text[(text.LastIndexOf(')') + 2)..].StartsWith('Z') is false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Counts the guest's boots and crashes in this process, so that what runs in it knows to start again.</summary>
@@ -149,12 +164,12 @@ internal static class GuestServers
 
             // Servers run in the background with their output in a file (the guest's agent runs one command at
             // a time); the command returns once both say they listen.
-            await Guests.RunAsync(cid, $"""
-                {Dashboard} --port {DashboardPort} >/tmp/dashboard.log 2>&1 &
-                {Smoke} {SmokePort} >/tmp/smoke.log 2>&1 &
+            await Guests.RunAsync(cid, $$"""
+                {{Dashboard}} --port {{DashboardPort}} >/tmp/dashboard.log 2>&1 &
+                {{Smoke}} {{SmokePort}} >/tmp/smoke.log 2>&1 &
                 i=0
                 until grep -q 'Application started' /tmp/dashboard.log && grep -q 'Application started' /tmp/smoke.log; do
-                  i=$((i + 1)); [ $i -lt 600 ] || {{ cat /tmp/dashboard.log /tmp/smoke.log; exit 1; }}
+                  i=$((i + 1)); [ $i -lt 600 ] || { cat /tmp/dashboard.log /tmp/smoke.log; exit 1; }
                   sleep 0.5
                 done
                 """, TimeSpan.FromMinutes(6));
