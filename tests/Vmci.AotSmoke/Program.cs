@@ -11,7 +11,8 @@ using Vmci.Native;
 
 // The smallest use of both halves of the library, compiled ahead of time: the Kestrel transport serves
 // GET / on vsock://any:PORT, GET /self calls that endpoint back through HttpClient over vsock, and
-// GET /bytes/COUNT sends COUNT bytes of a fixed pattern (byte i is i % 251). In a real guest (eng/vsock-guests)
+// GET /bytes/COUNT sends COUNT bytes of a fixed pattern (byte i is i % 251), GET /status says
+// "local CID L, peer CID P, PROTOCOL"; PORT + 1 serves the same over HTTP/2 only (h2c). In a real guest (eng/vsock-guests)
 // it is also the guest's client: `get URL [COUNT]` sends COUNT concurrent GETs over vsock (http://cid-2:PORT/
 // is the host) and prints one line per response; with `stay` it then keeps running, its connections idle in the pool.
 // Usage: Vmci.AotSmoke PORT | Vmci.AotSmoke get URL [COUNT [stay]]
@@ -28,7 +29,11 @@ if (args is not [var portText] || !uint.TryParse(portText, NumberStyles.None, Cu
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseVmci();
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenVmci(VmciCid.Any, port));
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.ListenVmci(VmciCid.Any, port);
+    kestrel.ListenVmci(VmciCid.Any, port + 1, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+});
 
 var app = builder.Build();
 app.MapGet("/", (HttpContext context) => $"aot: CID {context.GetVmciConnection()?.PeerCid} over {context.Request.Protocol}");
@@ -37,6 +42,8 @@ app.MapGet("/self", async (HttpContext context) =>
     using var client = new HttpClient(VmciHttp.CreateHandler(new VmciEndPoint(VmciCid.Local, port)));
     return "self: " + await client.GetStringAsync(new Uri("http://self/"), context.RequestAborted).ConfigureAwait(false);
 });
+app.MapGet("/status", (HttpContext context) =>
+    $"local CID {VmciSockets.GetLocalCid()}, peer CID {context.GetVmciConnection()?.PeerCid}, {context.Request.Protocol}");
 app.MapGet("/bytes/{count:long}", async (HttpContext context, long count) =>
 {
     context.Response.ContentType = "application/octet-stream";

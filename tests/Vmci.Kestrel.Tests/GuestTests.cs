@@ -6,7 +6,6 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -21,8 +20,8 @@ namespace Vmci.Kestrel.Tests;
 
 /// <summary>
 /// Across two kernels: real guests (CIDs 3 and 4, the virtio vsock transport, no .NET runtime) and this sandbox
-/// VM as their host (CID 2, vhost-vsock). Host to guest: the Native AOT dashboard and Vmci.AotSmoke in the guests,
-/// called by the vmci tool, VmciHttp and IHttpClientFactory here. Guest to host: Vmci.AotSmoke's client in the
+/// VM as their host (CID 2, vhost-vsock). Host to guest: Vmci.AotSmoke (Native AOT) in the guests, called by the
+/// vmci tool, VmciHttp, IHttpClientFactory and the vmci gateway here. Guest to host: Vmci.AotSmoke's client in the
 /// guests calls Kestrel here, which sees each guest's real CID. One collection: the tests share the guests and
 /// run one at a time.
 /// </summary>
@@ -32,19 +31,15 @@ public sealed class GuestTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [GuestFact]
-    public async Task HostToGuest_VmciGet_DashboardSaysCid3AndSeesTheHostAsCid2()
+    public async Task HostToGuest_VmciGet_TheGuestSaysCid3AndSeesTheHostAsCid2()
     {
         await GuestServers.EnsureAsync(3);
 
         var (exitCode, stdout, stderr) = await ExternalProcess.RunAsync(
-            "dotnet", [ToolProcess.ToolPath, "get", $"vsock://3:{GuestServers.DashboardPort}/api/status"], timeout: TimeSpan.FromMinutes(2));
+            "dotnet", [ToolProcess.ToolPath, "get", $"vsock://3:{GuestServers.SmokePort}/status"], timeout: TimeSpan.FromMinutes(2));
 
         Assert.True(exitCode == 0, $"vmci get exited {exitCode}: {stderr}");
-        using JsonDocument json = JsonDocument.Parse(stdout);
-        Assert.Equal("3", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
-        JsonElement you = json.RootElement.GetProperty("you");
-        Assert.Equal(VmciCid.Host, you.GetProperty("peerCid").GetUInt32());
-        Assert.Equal($"vsock://3:{GuestServers.DashboardPort}", you.GetProperty("localEndPoint").GetString());
+        Assert.Equal(GuestServers.Status(3), stdout.Trim());
     }
 
     [GuestFact]
@@ -57,19 +52,18 @@ public sealed class GuestTests
         using ServiceProvider provider = services.BuildServiceProvider();
         HttpClient client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("guests");
 
-        foreach (uint cid in (uint[])[3, 4])
-        {
-            using JsonDocument json = JsonDocument.Parse(await client.GetStringAsync(new Uri($"http://cid-{cid}:{GuestServers.DashboardPort}/api/status"), Ct));
-            Assert.Equal(cid.ToString(System.Globalization.CultureInfo.InvariantCulture), json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
-            Assert.Equal(VmciCid.Host, json.RootElement.GetProperty("you").GetProperty("peerCid").GetUInt32());
-        }
+        string three = await client.GetStringAsync(new Uri($"http://cid-3:{GuestServers.SmokePort}/status"), Ct);
+        string four = await client.GetStringAsync(new Uri($"http://cid-4:{GuestServers.SmokePort}/status"), Ct);
+
+        Assert.Equal(GuestServers.Status(3), three);
+        Assert.Equal(GuestServers.Status(4), four);
     }
 
     [GuestFact]
     public async Task HostToGuest_H2c_VmciHttpSpeaksHttp2ToTheGuest()
     {
         await GuestServers.EnsureAsync(3);
-        var target = new VmciEndPoint(3, GuestServers.DashboardHttp2Port);
+        var target = new VmciEndPoint(3, GuestServers.SmokeHttp2Port);
         VsockGuard.EnsureMayConnect(target);
         using var client = new HttpClient(VmciHttp.CreateHandler(target))
         {
@@ -77,12 +71,10 @@ public sealed class GuestTests
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
 
-        using HttpResponseMessage response = await client.GetAsync(new Uri("http://guest-3/api/status"), Ct);
+        using HttpResponseMessage response = await client.GetAsync(new Uri("http://guest-3/status"), Ct);
 
         Assert.Equal(HttpVersion.Version20, response.Version);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
-        Assert.Equal("HTTP/2", json.RootElement.GetProperty("you").GetProperty("protocol").GetString());
-        Assert.Equal("3", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
+        Assert.Equal(GuestServers.Status(3, "HTTP/2"), await response.Content.ReadAsStringAsync(Ct));
     }
 
     [GuestFact]
@@ -212,7 +204,7 @@ public sealed class GuestTests
         await GuestServers.EnsureAsync(3);
         await GuestServers.EnsureAsync(4);
         int port = ExternalProcess.FreeTcpPort();
-        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4"]);
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4", "--guest-port", $"{GuestServers.SmokePort}"]);
         await gateway.WaitForLineAsync("vmci gateway: serving guests 3, 4");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
         {
@@ -220,17 +212,12 @@ public sealed class GuestTests
             Timeout = TimeSpan.FromMinutes(2),
         };
 
-        foreach (uint cid in (uint[])[3, 4])
-        {
-            using HttpResponseMessage response = await GatewayRoutingTests.GetAsync(client, "/api/status", $"cid-{cid}.localhost:{port}");
-            string body = await response.Content.ReadAsStringAsync(Ct);
-            Assert.True(response.IsSuccessStatusCode, body);
-            using JsonDocument json = JsonDocument.Parse(body);
-            Assert.Equal($"{cid}", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
-            Assert.Equal(VmciCid.Host, json.RootElement.GetProperty("you").GetProperty("peerCid").GetUInt32());
-        }
-
+        using HttpResponseMessage three = await GatewayRoutingTests.GetAsync(client, "/status", $"cid-3.localhost:{port}");
+        using HttpResponseMessage four = await GatewayRoutingTests.GetAsync(client, "/status", $"cid-4.localhost:{port}");
         string guests = await client.GetStringAsync("/api/guests", Ct);
+
+        Assert.Equal(GuestServers.Status(3), await three.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(GuestServers.Status(4), await four.Content.ReadAsStringAsync(Ct));
         Assert.Contains("\"guest\":\"cid-3\",\"cid\":3,\"reachable\":true", guests, StringComparison.Ordinal);
         Assert.Contains("\"guest\":\"cid-4\",\"cid\":4,\"reachable\":true", guests, StringComparison.Ordinal);
     }

@@ -67,12 +67,16 @@ internal static class Guests
         Interlocked.Increment(ref Generation(cid).Value);
     }
 
-    /// <summary>qemu's system_reset (the guest reboots); returns once its agent answers again.</summary>
-    public static async Task ResetAsync(uint cid)
+    /// <summary>qemu's system_reset (the guest reboots); returns once its agent answers again, or at once with <paramref name="wait"/> false.</summary>
+    public static async Task ResetAsync(uint cid, bool wait = true)
     {
-        await ToolAsync(TimeSpan.FromMinutes(15), "reset", cid.ToString(CultureInfo.InvariantCulture));
+        string[] args = wait ? ["reset", $"{cid}"] : ["reset", $"{cid}", "--no-wait"];
+        await ToolAsync(TimeSpan.FromMinutes(15), args);
         Interlocked.Increment(ref Generation(cid).Value);
     }
+
+    /// <summary>After <see cref="ResetAsync"/> without waiting: returns once the new boot's agent answers.</summary>
+    public static Task WaitForBootAsync(uint cid) => ToolAsync(TimeSpan.FromMinutes(15), "wait-boot", $"{cid}");
 
     /// <summary>Whether the guest's qemu runs (it may be paused).</summary>
     public static bool IsRunning(uint cid)
@@ -126,26 +130,25 @@ internal static class Guests
 }
 
 /// <summary>
-/// The servers the guest tests call in each guest, started once per boot and shared: the Native AOT dashboard
-/// (HTTP/1.1 on <see cref="DashboardPort"/>, HTTP/2 on the next port) and Vmci.AotSmoke on <see cref="SmokePort"/>
-/// (GET /bytes/COUNT), both from the guest's initramfs (/opt).
+/// The server the guest tests call in each guest, started once per boot and shared: Vmci.AotSmoke from the guest's
+/// initramfs (/opt), HTTP/1.1 on <see cref="SmokePort"/> and HTTP/2 (h2c) on <see cref="SmokeHttp2Port"/>:
+/// GET /status ("local CID L, peer CID P, PROTOCOL") and GET /bytes/COUNT.
 /// </summary>
 internal static class GuestServers
 {
-    public const uint DashboardPort = 8080;
-
-    public const uint DashboardHttp2Port = 8081;
-
     public const uint SmokePort = 9000;
 
-    public const string Dashboard = "/opt/WebAppOverVmci/WebAppOverVmci";
+    public const uint SmokeHttp2Port = 9001;
 
     public const string Smoke = "/opt/Vmci.AotSmoke/Vmci.AotSmoke";
 
     private static readonly SemaphoreSlim s_lock = new(1, 1);
     private static readonly Dictionary<uint, int> s_serving = [];
 
-    /// <summary>Boots the guest if it is down, then starts its servers unless they run in this boot already.</summary>
+    /// <summary>The answer of GET /status from guest <paramref name="cid"/> to this host (CID 2).</summary>
+    public static string Status(uint cid, string protocol = "HTTP/1.1") => $"local CID {cid}, peer CID 2, {protocol}";
+
+    /// <summary>Boots the guest if it is down, then starts its server unless it runs in this boot already.</summary>
     public static async Task EnsureAsync(uint cid)
     {
         await s_lock.WaitAsync(TestContext.Current.CancellationToken);
@@ -162,17 +165,16 @@ internal static class GuestServers
                 return;
             }
 
-            // Servers run in the background with their output in a file (the guest's agent runs one command at
-            // a time); the command returns once both say they listen.
+            // The server runs in the background with its output in a file (the guest's agent runs one command at
+            // a time); the command returns once it listens.
             await Guests.RunAsync(cid, $$"""
-                {{Dashboard}} --port {{DashboardPort}} >/tmp/dashboard.log 2>&1 &
                 {{Smoke}} {{SmokePort}} >/tmp/smoke.log 2>&1 &
                 i=0
-                until grep -q 'Application started' /tmp/dashboard.log && grep -q 'Application started' /tmp/smoke.log; do
-                  i=$((i + 1)); [ $i -lt 600 ] || { cat /tmp/dashboard.log /tmp/smoke.log; exit 1; }
+                until grep -q 'Application started' /tmp/smoke.log; do
+                  i=$((i + 1)); [ $i -lt 1200 ] || { cat /tmp/smoke.log; exit 1; }
                   sleep 0.5
                 done
-                """, TimeSpan.FromMinutes(6));
+                """, TimeSpan.FromMinutes(11));
             s_serving[cid] = generation;
         }
         finally
