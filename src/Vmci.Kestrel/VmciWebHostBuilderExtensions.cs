@@ -1,13 +1,13 @@
 using System;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel;
 using Vmci.Kestrel.Internal;
 
-namespace Vmci.Kestrel;
+namespace Microsoft.AspNetCore.Hosting;
 
 /// <summary>Adds the vsock transport to a web host.</summary>
 public static class VmciWebHostBuilderExtensions
@@ -45,6 +45,3 @@ public static class VmciWebHostBuilderExtensions
         });
     }
 }
-
-/// <summary>Shows that <c>UseVmci</c> ran, so that <c>ListenVmci</c> can say so when it did not.</summary>
-internal sealed class VmciTransportMarker;

@@ -25,7 +25,7 @@ internal static class VsockGuard
             return;
         }
 
-        if (target.Cid != VmciCid.Local && !(VsockEnvironment.InSandbox && VmciSockets.GetLocalCid() == VmciCid.Local))
+        if (target.Cid != VmciCid.Local && !(VsockEnvironment.InSandbox && VmciPlatform.GetLocalCid() == VmciCid.Local))
         {
             throw new InvalidOperationException(
                 $"Refusing to connect to {target}: only CID 1 stays on this machine, except inside the loopback-only sandbox VM.");

@@ -43,7 +43,7 @@ app.MapGet("/self", async (HttpContext context) =>
     return "self: " + await client.GetStringAsync(new Uri("http://self/"), context.RequestAborted).ConfigureAwait(false);
 });
 app.MapGet("/status", (HttpContext context) =>
-    $"local CID {VmciSockets.GetLocalCid()}, peer CID {context.GetVmciConnection()?.PeerCid}, {context.Request.Protocol}");
+    $"local CID {VmciPlatform.GetLocalCid()}, peer CID {context.GetVmciConnection()?.PeerCid}, {context.Request.Protocol}");
 app.MapGet("/bytes/{count:long}", async (HttpContext context, long count) =>
 {
     context.Response.ContentType = "application/octet-stream";
