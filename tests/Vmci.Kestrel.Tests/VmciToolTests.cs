@@ -306,10 +306,11 @@ public sealed class VmciToolTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Gateway_ProbesAGuestWhoseHealthzNeverEnds_WithBoundedMemory()
     {
-        long written = 0;
+        long written = 0, probes = 0;
         await using VsockServer guest = await VsockServer.StartAsync(
             app => app.MapGet("/healthz", async (HttpContext c) =>
             {
+                Interlocked.Increment(ref probes);
                 byte[] chunk = new byte[64 * 1024];
                 try
                 {
@@ -349,10 +350,13 @@ public sealed class VmciToolTests
 
         Assert.All(answers.SelectMany(a => a), answer => Assert.Contains("\"guest\":\"cid-1\",\"cid\":1,\"reachable\":true,\"detail\":\"/healthz answered 200 OK\"", answer, StringComparison.Ordinal));
         Assert.Contains("href=\"http://cid-1.localhost:", index, StringComparison.Ordinal);
-        long sent = Interlocked.Read(ref written);
-        string measured = $"the guest wrote {sent >> 10} KiB of /healthz; the gateway's resident memory grew from {before >> 10} KiB to a peak of {peak >> 10} KiB";
+        long sent = Interlocked.Read(ref written), probed = Interlocked.Read(ref probes);
+        string measured = $"the guest wrote {sent >> 10} KiB of /healthz in {probed} probes; the gateway's resident memory grew from {before >> 10} KiB to a peak of {peak >> 10} KiB";
         TestContext.Current.TestOutputHelper?.WriteLine(measured);
-        Assert.True(sent < 32L << 20, $"{measured}: the gateway read far more than headers");
+        // What a probe lets the guest write is bounded by the vsock window (4 MiB by default) plus Kestrel's output
+        // pipe, not by the body: how many probes run depends on how slowly the 32 calls go (answers are cached 2 s).
+        Assert.InRange(probed, 1, 32);
+        Assert.True(sent < probed * (8L << 20), $"{measured}: the gateway read far more than headers");
         Assert.True(peak - before < 64L << 20, measured);
     }
 
