@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Kestrel;

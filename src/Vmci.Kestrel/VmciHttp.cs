@@ -6,6 +6,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Kestrel;

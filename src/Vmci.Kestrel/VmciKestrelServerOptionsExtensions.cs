@@ -2,6 +2,7 @@ using System;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Kestrel;

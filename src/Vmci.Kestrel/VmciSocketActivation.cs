@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Kestrel;

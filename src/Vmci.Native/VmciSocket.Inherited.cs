@@ -65,7 +65,7 @@ public static partial class VmciSocket
         {
             Bind(socket, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
             socket.Listen(1);
-            if (Interop.Libc.Dup3(fileDescriptor, socket.SafeHandle, Interop.Libc.O_CLOEXEC) < 0
+            if (Interop.Libc.Dup3(fileDescriptor, socket.SafeHandle, Interop.Constants.O_CLOEXEC) < 0
                 || Interop.Libc.Fcntl(fileDescriptor, Interop.Libc.F_SETFD, Interop.Libc.FD_CLOEXEC) < 0)
             {
                 throw VmciErrors.FromLastError(VmciOperation.AdoptListener, option: what);

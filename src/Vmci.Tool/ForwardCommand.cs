@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Vmci.Kestrel;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Tool;

@@ -1,4 +1,5 @@
 using System;
+using Vmci.Kestrel.Internal;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;

@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Threading.Tasks;
+using Vmci.Kestrel.Internal;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;

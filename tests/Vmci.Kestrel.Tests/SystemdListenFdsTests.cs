@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Vmci.Kestrel.Internal;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;

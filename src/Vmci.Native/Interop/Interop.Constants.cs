@@ -1,6 +1,6 @@
 internal static partial class Interop
 {
-    /// <summary>Linux constants from linux/socket.h, linux/net.h and linux/vm_sockets.h.</summary>
+    /// <summary>Linux constants from linux/socket.h, linux/net.h, linux/vm_sockets.h, fcntl.h and sys/stat.h.</summary>
     internal static class Constants
     {
         internal const int AF_VSOCK = 40;

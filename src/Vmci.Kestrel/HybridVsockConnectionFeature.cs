@@ -1,8 +1,0 @@
-using Vmci.Native;
-
-namespace Vmci.Kestrel;
-
-internal sealed class HybridVsockConnectionFeature(HybridVsockEndPoint endPoint) : IHybridVsockConnectionFeature
-{
-    public HybridVsockEndPoint EndPoint { get; } = endPoint;
-}
