@@ -55,6 +55,12 @@ public static class VmciHttp
     /// A connect callback that maps the request's host and port to an endpoint with <paramref name="resolve"/>
     /// (null: <see cref="ResolveCidHost"/>, i.e. <c>http://cid-N:PORT/</c>).
     /// </summary>
+    /// <remarks>
+    /// A redirect's <c>Location</c> goes through <paramref name="resolve"/> too: with <see cref="ResolveCidHost"/> a
+    /// server can send the request, with its headers, to any CID (another guest, the host). Set the handler's
+    /// <see cref="SocketsHttpHandler.AllowAutoRedirect"/> to false, as <see cref="CreateHandler"/> does for host mapping,
+    /// unless every server the resolver reaches is trusted.
+    /// </remarks>
     public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectWith(Func<DnsEndPoint, EndPoint>? resolve = null, VmciConnectionFactoryOptions? options = null)
     {
         resolve ??= ResolveCidHost;
@@ -72,8 +78,17 @@ public static class VmciHttp
     /// (a <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>), or, when it is null, to the CID the
     /// URL names (<c>http://cid-N:PORT/</c>).
     /// </summary>
+    /// <remarks>
+    /// With host mapping (no <paramref name="endPoint"/>) redirects are not followed: the 3xx response comes back as
+    /// it is. A guest's <c>Location: http://cid-host:9999/</c> or <c>http://cid-4:8080/</c> would otherwise send the
+    /// request and its headers to a host service or another guest. Set <see cref="SocketsHttpHandler.AllowAutoRedirect"/>
+    /// to follow them anyway. With a fixed endpoint every request, redirected or not, goes to that endpoint, so
+    /// redirects are followed as HttpClient's default.
+    /// </remarks>
     public static SocketsHttpHandler CreateHandler(EndPoint? endPoint = null, VmciConnectionFactoryOptions? options = null)
-        => new() { ConnectCallback = endPoint is null ? ConnectWith(null, options) : ConnectTo(endPoint, options) };
+        => endPoint is null
+            ? new() { ConnectCallback = ConnectWith(null, options), AllowAutoRedirect = false }
+            : new() { ConnectCallback = ConnectTo(endPoint, options) };
 
     /// <summary>
     /// Maps a host of the form <c>cid-N</c> (also <c>cid-local</c>, <c>cid-host</c>, and any of them followed by

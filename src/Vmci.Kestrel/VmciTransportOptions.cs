@@ -141,4 +141,16 @@ public sealed class VmciTransportOptions
     /// <summary>Whether to run application code inline on the I/O thread. Unsafe: blocking code stalls the transport.</summary>
     /// <remarks>Defaults to false.</remarks>
     public bool UnsafePreferInlineScheduling { get; set; }
+
+    /// <summary>
+    /// The mode of the socket file a hybrid vsock listener creates (<c>uds_path_PORT</c>), whatever the process's
+    /// umask. Connecting to a Unix socket needs write permission on it, and whoever connects there is served as the
+    /// guest: give write permission to the hypervisor's user only. Configuration takes it in octal
+    /// (<c>Vmci:Transport:HybridSocketFileMode=0660</c>).
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 0600 (<see cref="HybridVsockSocket.DefaultSocketFileMode"/>): only the server's own user, for a
+    /// hypervisor that runs as the same user. 0660 lets a hypervisor of the file's group in. Permission bits only.
+    /// </remarks>
+    public System.IO.UnixFileMode HybridSocketFileMode { get; set; } = HybridVsockSocket.DefaultSocketFileMode;
 }

@@ -44,6 +44,8 @@ public static class VmciWebHostBuilderExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, VmciConnectionListenerFactory>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<VmciTransportOptions>, VmciTransportOptionsSetup>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, VmciKestrelEndpointsSetup>());
+            // Hosting URLs first: the decision is about the app's endpoints, not the sockets systemd passed.
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, VmciHostingUrls>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, VmciSocketActivationSetup>());
             services.Configure(configureOptions);
             AddNotifier(services);

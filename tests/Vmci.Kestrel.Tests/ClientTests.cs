@@ -107,6 +107,47 @@ public sealed class ClientTests
         Assert.Equal(server.Target.ToString(), await client.GetStringAsync($"http://cid-local:{server.Target.Port}/", Ct));
     }
 
+    /// <summary>A guest that answers every request with a redirect to another CID: a host service, or another guest.</summary>
+    private static void MapRedirects(WebApplication app)
+    {
+        app.MapGet("/to-host", () => Results.Redirect("http://cid-host:9999/"));
+        app.MapGet("/to-guest", () => Results.Redirect("http://cid-4:8080/"));
+        app.MapGet("/", (HttpContext c) => $"host={c.Request.Host} secret={c.Request.Headers["X-Secret"]}");
+    }
+
+    [VsockTheory(VsockNeeds.Loopback)]
+    [InlineData("/to-host", "http://cid-host:9999/")]
+    [InlineData("/to-guest", "http://cid-4:8080/")]
+    public async Task HostMapping_DoesNotFollowARedirect_ToAnotherCid(string path, string location)
+    {
+        await using VsockServer guest = await VsockServer.StartAsync(MapRedirects, port: VsockServer.UrlSafePort());
+        VsockGuard.EnsureMayConnect(guest.Target);
+        var services = new ServiceCollection();
+        services.AddHttpClient("vms").UseVmci();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        using var direct = new HttpClient(VmciHttp.CreateHandler());
+
+        foreach (HttpClient client in new[] { direct, provider.GetRequiredService<IHttpClientFactory>().CreateClient("vms") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://cid-local:{guest.Target.Port}{path}") { Headers = { { "X-Secret", "for guest 1 only" } } };
+            using HttpResponseMessage response = await client.SendAsync(request, Ct);
+
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, response.StatusCode);
+            Assert.Equal(new Uri(location), response.Headers.Location);
+        }
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task FixedEndPoint_FollowsARedirect_OnlyToItsOwnEndPoint()
+    {
+        await using VsockServer guest = await VsockServer.StartAsync(MapRedirects);
+        using HttpClient client = guest.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Secret", "for guest 1 only");
+
+        // Whatever the Location names, the connection goes where the handler was told: the guest that redirected.
+        Assert.Equal("host=cid-4:8080 secret=for guest 1 only", await client.GetStringAsync("/to-guest", Ct));
+    }
+
     internal static async Task<string> ReadToEndAsync(PipeReader reader)
     {
         var text = new StringBuilder();

@@ -156,8 +156,23 @@ public sealed class FaultTests
     [VsockFact(VsockNeeds.Loopback)]
     public async Task HalfCloseAfterTheRequest_IsTreatedAsOnTcp()
     {
+        // What the app saw on each transport: the request arrived, then the FIN aborted it. The clients' bytes alone
+        // cannot tell that from a server that never got the request, since an aborted response is empty too.
+        var outcomes = new ConcurrentDictionary<string, TaskCompletionSource<string>>();
+        TaskCompletionSource<string> Outcome(string transport) => outcomes.GetOrAdd(transport, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
         await using VsockServer server = await VsockServer.StartAsync(
-            app => app.MapGet("/", () => "ok"),
+            app => app.MapGet("/", async (HttpContext c) =>
+            {
+                TaskCompletionSource<string> outcome = Outcome(c.Connection.RemoteIpAddress is null ? "vsock" : "tcp");
+                var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (c.RequestAborted.Register(() => aborted.TrySetResult()))
+                {
+                    // Kestrel takes the FIN as the client leaving and aborts the request; the guard only bounds a hang.
+                    outcome.TrySetResult(await Task.WhenAny(aborted.Task, Task.Delay(TimeSpan.FromMinutes(1), Ct)) == aborted.Task ? "aborted" : "not aborted within a minute");
+                }
+
+                return "ok";
+            }),
             configure: b => b.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0)));
         string tcp = server.Addresses.Single(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
         var tcpEndPoint = System.Net.IPEndPoint.Parse(tcp["http://".Length..]);
@@ -174,7 +189,8 @@ public sealed class FaultTests
         string overVsock = await RawClient.ReceiveToEndOrResetAsync(vsock.Socket, Ct);
         string overTcp = await RawClient.ReceiveToEndOrResetAsync(tcpSocket, Ct);
 
-        // Kestrel takes the FIN as the client leaving and drops the response, on TCP as on vsock.
+        Assert.Equal("aborted", await Outcome("tcp").Task.WaitAsync(TimeSpan.FromMinutes(2), Ct));
+        Assert.Equal("aborted", await Outcome("vsock").Task.WaitAsync(TimeSpan.FromMinutes(2), Ct));
         Assert.Equal(StatusLine(overTcp), StatusLine(overVsock));
     }
 

@@ -267,6 +267,69 @@ public sealed class HybridVsockHandshakeTests
     }
 
     [Fact]
+    public async Task WrongAnswer_IsOneHybridVsockException_WithTheExactMessage_NotWrappedAgain()
+    {
+        await using var muxer = HybridVsockMuxer.Start();
+        muxer.Reply = "NOPE\n"u8.ToArray();
+
+        var ex = await Assert.ThrowsAsync<HybridVsockException>(() => HybridVsockSocket.ConnectAsync(muxer.GuestPort(5000), TimeSpan.FromSeconds(30), Ct).AsTask());
+
+        Assert.Equal(SocketError.ProtocolNotSupported, ex.SocketErrorCode);
+        Assert.Equal(
+            $"Connecting to vsock port 5000 through {muxer.UdsPath} failed: the answer to CONNECT 5000 was \"NOPE\\n\", and it is not OK followed by a port number (expected \"OK <hostport>\\n\"). Is {muxer.UdsPath} a Firecracker or Cloud Hypervisor vsock socket?",
+            ex.Message);
+        Assert.Null(ex.InnerException);
+    }
+
+    [Fact]
+    public async Task WrongAnswer_AfterTheSocketFileWasRemoved_KeepsItsCode()
+    {
+        // The generic error path asks whether the socket file exists; a protocol error must never go through it.
+        await using var muxer = HybridVsockMuxer.Start();
+        var gate = new TaskCompletionSource();
+        muxer.AckGate = gate.Task;
+        muxer.Reply = "NOPE\n"u8.ToArray();
+
+        Task<Socket> connect = HybridVsockSocket.ConnectAsync(muxer.GuestPort(5000), TimeSpan.FromSeconds(30), Ct).AsTask();
+        await muxer.NextCommandAsync(Ct);
+        File.Delete(muxer.UdsPath); // the hypervisor exits and removes its socket while the answer is in flight
+        gate.SetResult();
+        var ex = await Assert.ThrowsAsync<HybridVsockException>(() => connect);
+
+        Assert.Equal(SocketError.ProtocolNotSupported, ex.SocketErrorCode);
+        Assert.StartsWith($"Connecting to vsock port 5000 through {muxer.UdsPath} failed: the answer to CONNECT 5000 was \"NOPE\\n\"", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OK 1073741824\n")] // Firecracker, Cloud Hypervisor: a host port from 1 << 30 up
+    [InlineData("OK 5000\n")] // vhost-device-vsock: the guest's port
+    [InlineData("ok 1073741824\n")] // the case is not part of the contract
+    [InlineData("Ok 7\n")]
+    public async Task EveryMuxersAnswer_Connects_AndNothingAfterItIsTaken(string reply)
+    {
+        await using var muxer = HybridVsockMuxer.Start();
+        muxer.Reply = Encoding.ASCII.GetBytes(reply);
+
+        using Socket socket = await HybridVsockSocket.ConnectAsync(muxer.GuestPort(5000), TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[16], SocketFlags.None, Ct)); // the muxer closed after its line
+        Assert.Equal(1, muxer.Attempts);
+    }
+
+    [Fact]
+    public async Task TheRequestLine_ArrivesWholeInOneWrite_AsCloudHypervisorNeedsIt()
+    {
+        await using var muxer = HybridVsockMuxer.Start();
+        muxer.CommandInOneRead = true;
+        muxer.Reply = "OK 1073741824\n"u8.ToArray();
+
+        using Socket socket = await HybridVsockSocket.ConnectAsync(muxer.GuestPort(52), TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal("CONNECT 52\n", await muxer.NextCommandAsync(Ct));
+        Assert.Equal(1, muxer.Attempts);
+    }
+
+    [Fact]
     public async Task SilentMuxer_TimesOut_SayingItDidNotAnswer()
     {
         await using var muxer = HybridVsockMuxer.Start();

@@ -58,6 +58,13 @@ internal sealed class HybridVsockMuxer : IAsyncDisposable
     /// <summary>Reads the guest's first bytes before answering and sends them in the same write as the <c>OK</c> line.</summary>
     public bool CoalesceFirstGuestBytes { get; set; }
 
+    /// <summary>
+    /// Reads the command with one receive and accepts only <c>CONNECT </c> or <c>connect </c> with the newline in that
+    /// same read, closing on anything else: a client whose line arrives in pieces, or without its newline, fails here
+    /// (Cloud Hypervisor's muxer takes exactly those two spellings; one of its releases crashed on a line cut short).
+    /// </summary>
+    public bool CommandInOneRead { get; set; }
+
     /// <summary>How many command lines were read.</summary>
     public int Attempts => Volatile.Read(ref _attempts);
 
@@ -204,6 +211,17 @@ internal sealed class HybridVsockMuxer : IAsyncDisposable
     /// <summary>One line of at most 32 bytes, read byte by byte as Firecracker does; null when it is not <c>connect PORT</c>.</summary>
     private async Task<uint?> ReadCommandAsync(Socket client)
     {
+        if (CommandInOneRead)
+        {
+            byte[] read = new byte[MaxCommandBytes];
+            int n = await client.ReceiveAsync(read, SocketFlags.None, _stop.Token);
+            string text = Encoding.ASCII.GetString(read, 0, n);
+            Interlocked.Increment(ref _attempts);
+            _commands.Writer.TryWrite(text);
+            return (text.StartsWith("CONNECT ", StringComparison.Ordinal) || text.StartsWith("connect ", StringComparison.Ordinal)) && text.EndsWith('\n')
+                && uint.TryParse(text.AsSpan(8, text.Length - 9), NumberStyles.None, CultureInfo.InvariantCulture, out uint one) ? one : null;
+        }
+
         byte[] line = new byte[MaxCommandBytes];
         int length = 0;
         while (length < MaxCommandBytes)

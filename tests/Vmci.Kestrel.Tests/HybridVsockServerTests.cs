@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net.Http;
@@ -8,7 +9,11 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;
@@ -62,6 +67,7 @@ public sealed class HybridVsockServerTests
 }
 
 /// <summary>The hybrid listener's socket file, addresses and configuration: a Unix client stands in for the hypervisor, no vsock needed.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HybridVsockListenerTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -100,6 +106,11 @@ public sealed class HybridVsockListenerTests
             using HttpClient client = UnixClient(listenPath);
             answer = await client.GetStringAsync("http://host/", Ct);
             addresses = [.. host.Addresses];
+            // .NET unlinks a socket's file on dispose by the name it was bound to. The listener's is another name
+            // (it is renamed onto the path), so the removal asserted below is the transport's own, not .NET's.
+            IReadOnlyList<string> bound = FileDescriptors.UnixSocketsBoundUnder(directory);
+            Assert.NotEmpty(bound);
+            Assert.DoesNotContain(bound, b => b.EndsWith(" " + listenPath, StringComparison.Ordinal));
         }
 
         Assert.Equal($"HTTP/1.1 via {udsPath} port 9000", answer);
@@ -140,6 +151,189 @@ public sealed class HybridVsockListenerTests
         Assert.Contains("exists and is not a socket", hybrid.Message, StringComparison.Ordinal);
         Assert.Equal("keep me", await File.ReadAllTextAsync(udsPath + "_80", Ct));
         Directory.Delete(directory, recursive: true);
+    }
+
+    private const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode Mode0660 = Mode0600 | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+    private const UnixFileMode Mode0666 = Mode0660 | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+
+    /// <summary>A directory anyone may search (whatever the umask), so that only the socket file's own mode decides who gets in.</summary>
+    private static string NewSearchableDirectory()
+    {
+        string directory = NewDirectory();
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        return directory;
+    }
+
+    private static SocketError? TryConnect(string path)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return null;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode;
+        }
+    }
+
+    [Fact]
+    public async Task SocketFile_Is0600_WhateverTheUmask_OrTheConfiguredMode()
+    {
+        string directory = NewDirectory();
+        string udsPath = Path.Combine(directory, "fc.vsock");
+
+        await using (VsockServer byDefault = await VsockServer.StartAsync(HybridVsockServerTests.MapWhoAmI, args: [], configure: b => b.WebHost.ConfigureKestrel(k => k.ListenHybridVsock(udsPath, 80))))
+        {
+            Assert.Equal(Mode0600, File.GetUnixFileMode(udsPath + "_80"));
+        }
+
+        await using (VsockServer configured = await VsockServer.StartAsync(HybridVsockServerTests.MapWhoAmI, args: [$"--Vmci:Urls=hvsock://{udsPath}:81", "--Vmci:Transport:HybridSocketFileMode=0660"]))
+        {
+            Assert.Equal(Mode0660, File.GetUnixFileMode(udsPath + "_81"));
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task AnotherUser_CannotConnect_TheOwnerCan_AndAConfiguredModeLetsOthersIn()
+    {
+        string directory = NewSearchableDirectory();
+        string udsPath = Path.Combine(directory, "fc.vsock");
+        await using VsockServer ownerOnly = await VsockServer.StartAsync(HybridVsockServerTests.MapWhoAmI, args: [$"--Vmci:Urls=hvsock://{udsPath}:80"]);
+        await using VsockServer everyone = await VsockServer.StartAsync(HybridVsockServerTests.MapWhoAmI, args: [$"--Vmci:Urls=hvsock://{udsPath}:81", "--Vmci:Transport:HybridSocketFileMode=0666"]);
+
+        // Root passes every permission check unless the connecting thread gives up CAP_DAC_OVERRIDE.
+        Assert.Null(Environment.IsPrivilegedProcess ? ThreadCapabilities.RunWithout(ThreadCapabilities.DacOverride, () => TryConnect(udsPath + "_80")) : TryConnect(udsPath + "_80"));
+        Assert.Equal(Mode0666, File.GetUnixFileMode(udsPath + "_81"));
+        if (ThreadFileSystemUser.CanSwitch)
+        {
+            // Another user: refused by the default mode, let in by the configured one (so it is the mode that decides, not the directory).
+            Assert.Equal(SocketError.AccessDenied, ThreadFileSystemUser.RunAs(ThreadFileSystemUser.Nobody, ThreadFileSystemUser.Nobody, () => TryConnect(udsPath + "_80")));
+            Assert.Null(ThreadFileSystemUser.RunAs(ThreadFileSystemUser.Nobody, ThreadFileSystemUser.Nobody, () => TryConnect(udsPath + "_81")));
+        }
+
+        // (As an ordinary user no other user can be played; the mode bits above are what keeps one out.)
+        await ownerOnly.DisposeAsync();
+        await everyone.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task TwoServers_StartingOverOneStaleFile_OneListens_TheOtherSaysInUse()
+    {
+        string directory = NewDirectory();
+        var endPoint = new HybridVsockEndPoint(Path.Combine(directory, "fc.vsock"), 80);
+        for (int round = 0; round < 25; round++)
+        {
+            HybridVsockMuxer.CreateStaleSocketFile(endPoint.ListenPath);
+            using var start = new Barrier(2);
+            Task<object> Start() => Task.Factory.StartNew<object>(() =>
+            {
+                start.SignalAndWait(Ct);
+                try
+                {
+                    return HybridVsockSocket.Listen(endPoint);
+                }
+                catch (Exception ex)
+                {
+                    return ex;
+                }
+            }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            object[] results = await Task.WhenAll(Start(), Start());
+            Socket[] listening = [.. results.OfType<Socket>()];
+            try
+            {
+                Assert.True(listening.Length == 1, $"round {round}: {listening.Length} servers think they listen at {endPoint.ListenPath}; {string.Join("; ", results.OfType<Exception>().Select(e => e.Message))}");
+                var refused = Assert.IsType<HybridVsockException>(Assert.Single(results.OfType<Exception>()));
+                Assert.Equal(SocketError.AddressAlreadyInUse, refused.SocketErrorCode);
+
+                // And the file at the path is the winner's: a client there reaches it.
+                using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await client.ConnectAsync(new UnixDomainSocketEndPoint(endPoint.ListenPath), Ct);
+                using var accepted = await listening[0].AcceptAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            }
+            finally
+            {
+                foreach (Socket socket in listening)
+                {
+                    socket.Dispose();
+                }
+
+                File.Delete(endPoint.ListenPath);
+                File.Delete(endPoint.ListenPath + ".bound");
+            }
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Stop_LeavesASuccessorsSocketFile_InPlace()
+    {
+        string directory = NewDirectory();
+        var endPoint = new HybridVsockEndPoint(Path.Combine(directory, "fc.vsock"), 80);
+        var factory = new VmciConnectionListenerFactory(Options.Create(new VmciTransportOptions()), NullLoggerFactory.Instance);
+        IConnectionListener first = await factory.BindAsync(endPoint, Ct);
+
+        // The first server's file is removed (by an admin, a cleanup script) and another server starts there.
+        File.Delete(endPoint.ListenPath);
+        using var successor = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        successor.Bind(new UnixDomainSocketEndPoint(endPoint.ListenPath));
+        successor.Listen(1);
+        await first.UnbindAsync(Ct);
+        await first.DisposeAsync();
+
+        Assert.True(Path.Exists(endPoint.ListenPath), "the successor's socket file is still there");
+        Assert.Null(TryConnect(endPoint.ListenPath));
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Bind_WhenTheListenerCannotBeMade_ClosesItsSocket_AndRemovesItsFile()
+    {
+        string directory = NewDirectory();
+        var endPoint = new HybridVsockEndPoint(Path.Combine(directory, "fc.vsock"), 80);
+        using var loggers = new ThrowingLoggerFactory(eventId: 11); // HybridListening, logged between bind and construction
+        var factory = new VmciConnectionListenerFactory(Options.Create(new VmciTransportOptions()), loggers);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => factory.BindAsync(endPoint, Ct).AsTask());
+
+        Assert.Empty(FileDescriptors.UnixSocketsBoundUnder(directory));
+        Assert.False(Path.Exists(endPoint.ListenPath), "the socket file is removed");
+        Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>Loggers that throw on one event, as a broken log provider does.</summary>
+    private sealed class ThrowingLoggerFactory(int eventId) : ILoggerFactory, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId)
+            {
+                throw new InvalidOperationException($"the log provider failed on event {id.Id}");
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]

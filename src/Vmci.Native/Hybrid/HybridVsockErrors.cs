@@ -56,11 +56,18 @@ internal static class HybridVsockErrors
             SocketError.AddressAlreadyInUse => InUse(endPoint, path),
             SocketError.AccessDenied => new(SocketError.AccessDenied, endPoint,
                 $"{what}: permission denied. Creating the socket needs write permission on its directory: run as the VM's user or give yours access."),
-            SocketError.AddressNotAvailable => new(SocketError.AddressNotAvailable, endPoint,
-                $"{what}: its directory does not exist. The socket goes next to the VM's uds_path {endPoint.UdsPath}; check that path."),
+            SocketError.AddressNotAvailable => NoDirectory(endPoint),
             _ => new(ex.SocketErrorCode, endPoint, $"{what}: {ex.Message}."),
         };
     }
+
+    internal static HybridVsockException NoDirectory(HybridVsockEndPoint endPoint) => new(SocketError.AddressNotAvailable, endPoint,
+        $"Listening for guests' connections to host port {endPoint.Port} at {endPoint.ListenPath} failed: its directory does not exist. The socket goes next to the VM's uds_path {endPoint.UdsPath}; check that path.");
+
+    /// <summary>A file operation on the listening socket's path failed; <paramref name="what"/> says which and why, <paramref name="errno"/> (0: none) what the kernel said.</summary>
+    internal static HybridVsockException FileFailed(HybridVsockEndPoint endPoint, string path, string what, int errno = 0) => new(
+        errno is Interop.Errno.EACCES or Interop.Errno.EPERM ? SocketError.AccessDenied : SocketError.SocketError, endPoint,
+        $"Listening for guests' connections to host port {endPoint.Port} at {path} failed: {what}. Check the permissions of its directory, and that no other program manages files there.");
 
     internal static HybridVsockException InUse(HybridVsockEndPoint endPoint, string path) => new(SocketError.AddressAlreadyInUse, endPoint,
         $"Listening for guests' connections to host port {endPoint.Port} at {path} failed: another process is listening there. Stop it, or use another port.");

@@ -49,6 +49,9 @@ public static class HybridVsockSocket
         TimeSpan timeout = connectTimeout ?? DefaultConnectTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(connectTimeout));
         var address = HybridVsockErrors.UnixAddress(endPoint, endPoint.UdsPath);
+        // One line in one write: Cloud Hypervisor accepts "CONNECT " or "connect " only, Firecracker and
+        // vhost-device-vsock read at least 10 bytes up to the newline; a client that closes before the
+        // newline once crashed Cloud Hypervisor (cloud-hypervisor#6798), so the line never goes out in pieces.
         byte[] command = Encoding.ASCII.GetBytes($"CONNECT {endPoint.Port}\n");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -79,7 +82,7 @@ public static class HybridVsockSocket
             {
                 // Closed mid-handshake: the same answer as a close before it, try again.
             }
-            catch (SocketException ex)
+            catch (SocketException ex) when (ex is not HybridVsockException)
             {
                 socket.Dispose();
                 throw HybridVsockErrors.FromConnect(ex, endPoint);
@@ -132,7 +135,8 @@ public static class HybridVsockSocket
             if (newline >= 0)
             {
                 ReadOnlySpan<byte> reply = line.AsSpan(0, length - 1);
-                return reply.StartsWith("OK "u8) && reply.Length > 3 && IsDigits(reply[3..]) && Utf8Parser.TryParse(reply[3..], out uint _, out int consumed) && consumed == reply.Length - 3
+                // Every muxer known writes "OK <port>"; the case is not part of the contract (Kata's clients only look for "OK").
+                return reply.Length > 3 && Ascii.EqualsIgnoreCase(reply[..3], "OK "u8) && IsDigits(reply[3..]) && Utf8Parser.TryParse(reply[3..], out uint _, out int consumed) && consumed == reply.Length - 3
                     ? true
                     : throw HybridVsockErrors.BadReply(endPoint, line.AsSpan(0, length), "it is not OK followed by a port number");
             }
@@ -157,36 +161,38 @@ public static class HybridVsockSocket
         return true;
     }
 
+    /// <summary>The mode of a listening socket file when none is given: read and write for its owner only (0600).</summary>
+    /// <remarks>Connecting to a Unix socket needs write permission on it: whoever may connect is served as the guest.</remarks>
+    public const UnixFileMode DefaultSocketFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777
+
     /// <summary>
     /// Listens where the hypervisor delivers guests' connections to host port <see cref="HybridVsockEndPoint.Port"/>:
-    /// the Unix socket <see cref="HybridVsockEndPoint.ListenPath"/>. A socket file left there by a process that
-    /// has gone is replaced; a live one, or a file that is not a socket, is not touched.
+    /// the Unix socket <see cref="HybridVsockEndPoint.ListenPath"/>, created with <paramref name="socketFileMode"/>
+    /// whatever the umask. A socket file left there by a process that has gone is replaced; a live one, or a file that
+    /// is not a socket, is not touched. Disposing the socket removes its file, unless another listener has replaced it since.
     /// </summary>
-    /// <exception cref="HybridVsockException">Another process listens there, the path is not a socket, is too long, or cannot be created.</exception>
-    public static Socket Listen(HybridVsockEndPoint endPoint, int backlog = VmciSocket.DefaultBacklog)
+    /// <param name="endPoint">The VM's socket and the host port.</param>
+    /// <param name="backlog">The listen backlog.</param>
+    /// <param name="socketFileMode">
+    /// Who may connect, and so be served as the guest: the hypervisor's user needs write permission. Permission bits only
+    /// (at most 0777); <see cref="DefaultSocketFileMode"/> (0600) when the hypervisor runs as the same user.
+    /// </param>
+    /// <exception cref="HybridVsockException">
+    /// Another process listens there, the path is not a socket, is too long, or cannot be created, locked or replaced.
+    /// </exception>
+    public static Socket Listen(HybridVsockEndPoint endPoint, int backlog = VmciSocket.DefaultBacklog, UnixFileMode socketFileMode = DefaultSocketFileMode)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
-        string path = endPoint.ListenPath;
-        var address = HybridVsockErrors.UnixAddress(endPoint, path);
-        RemoveStaleSocket(endPoint, path);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        if ((socketFileMode & ~PermissionBits) != 0)
         {
-            socket.Bind(address);
-            socket.Listen(backlog);
-            return socket;
+            throw new ArgumentOutOfRangeException(nameof(socketFileMode), socketFileMode,
+                "A socket file's mode is permission bits only (at most 0777: read, write and execute for owner, group and others).");
         }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw HybridVsockErrors.FromBind(ex, endPoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+
+        return HybridVsockSocketFile.Listen(endPoint, backlog, socketFileMode);
     }
 
     /// <summary>The file type bits (S_IFMT) of <paramref name="path"/>, not following a final symlink; null when there is nothing there.</summary>
@@ -200,36 +206,5 @@ public static class HybridVsockSocket
 
         ushort mode = *(ushort*)(buffer + Interop.Constants.StatxModeOffset);
         return mode & Interop.Constants.S_IFMT;
-    }
-
-    private static void RemoveStaleSocket(HybridVsockEndPoint endPoint, string path)
-    {
-        int? type = FileType(path);
-        if (type is null)
-        {
-            return;
-        }
-
-        if (type != Interop.Constants.S_IFSOCK)
-        {
-            throw HybridVsockErrors.NotASocket(endPoint, path);
-        }
-
-        // Kestrel would fail with "address in use"; a socket file nobody answers on is what a killed server
-        // leaves behind, so it is replaced. One that answers belongs to a live server and stays.
-        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-        {
-            try
-            {
-                probe.Connect(new UnixDomainSocketEndPoint(path));
-                throw HybridVsockErrors.InUse(endPoint, path);
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
-            {
-                // Stale.
-            }
-        }
-
-        File.Delete(path);
     }
 }

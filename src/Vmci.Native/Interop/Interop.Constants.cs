@@ -13,14 +13,22 @@ internal static partial class Interop
         internal const int O_RDONLY = 0;
         internal const int O_CLOEXEC = 0x80000;
 
-        // statx(2): the current directory, do not follow a final symlink, ask for the file type only.
+        // statx(2): the current directory, do not follow a final symlink; ask for the file type, or the inode.
         internal const int AT_FDCWD = -100;
         internal const int AT_SYMLINK_NOFOLLOW = 0x100;
         internal const uint STATX_TYPE = 0x1;
+        internal const uint STATX_INO = 0x100;
         internal const int StatxSize = 256;
         internal const int StatxModeOffset = 0x1C;
         internal const int S_IFMT = 0xF000;
         internal const int S_IFSOCK = 0xC000;
+        internal const int StatxInodeOffset = 0x20;
+        internal const int StatxDevMajorOffset = 0x88;
+        internal const int StatxDevMinorOffset = 0x8C;
+
+        // flock(2).
+        internal const int LOCK_EX = 2;
+        internal const int LOCK_NB = 4;
 
         /// <summary>IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock.</summary>
         internal const uint IOCTL_VM_SOCKETS_GET_LOCAL_CID = 0x7b9;

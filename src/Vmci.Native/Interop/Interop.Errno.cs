@@ -8,6 +8,7 @@ internal static partial class Interop
         internal const int EACCES = 13;
         internal const int ENODEV = 19;
         internal const int ENXIO = 6;
+        internal const int EAGAIN = 11;
         internal const int ENOMEM = 12;
         internal const int EINVAL = 22;
         internal const int ENOPROTOOPT = 92;
@@ -32,6 +33,7 @@ internal static partial class Interop
             EACCES => nameof(EACCES),
             ENODEV => nameof(ENODEV),
             ENXIO => nameof(ENXIO),
+            EAGAIN => nameof(EAGAIN),
             ENOMEM => nameof(ENOMEM),
             EINVAL => nameof(EINVAL),
             ENOPROTOOPT => nameof(ENOPROTOOPT),

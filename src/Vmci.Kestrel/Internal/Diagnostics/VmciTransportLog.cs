@@ -48,7 +48,7 @@ internal static partial class VmciTransportLog
     [LoggerMessage(12, LogLevel.Debug, "Accepted a connection on {EndPoint} (hybrid vsock).", EventName = "HybridAccepted")]
     public static partial void HybridAccepted(ILogger logger, HybridVsockEndPoint endPoint);
 
-    [LoggerMessage(13, LogLevel.Information, "Stopped listening on {EndPoint} and removed {ListenPath}.", EventName = "HybridUnbound")]
+    [LoggerMessage(13, LogLevel.Information, "Stopped listening on {EndPoint}; its socket file {ListenPath} is removed unless another server has replaced it.", EventName = "HybridUnbound")]
     public static partial void HybridUnbound(ILogger logger, HybridVsockEndPoint endPoint, string listenPath);
 
     // 14 was HybridAcceptFailed: hybrid listeners now log accept failures as event 9, like every listener.

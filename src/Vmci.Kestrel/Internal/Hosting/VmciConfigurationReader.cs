@@ -20,6 +20,22 @@ internal readonly struct VmciConfigurationReader(IConfigurationSection section)
     internal bool? Boolean(string key) => Read<bool>(key, "true or false",
         static s => bool.TryParse(s, out bool v) ? v : (bool?)null);
 
+    /// <summary>Permission bits in octal, as chmod takes them (<c>0660</c>, <c>660</c>).</summary>
+    internal System.IO.UnixFileMode? FileMode(string key) => Read<System.IO.UnixFileMode>(key, "permission bits in octal, from 0 to 0777 (for example 0600 or 0660)",
+        static s =>
+        {
+            int mode = 0;
+            foreach (char c in s)
+            {
+                if (c is < '0' or > '7' || (mode = mode * 8 + (c - '0')) > 0x1FF)
+                {
+                    return null;
+                }
+            }
+
+            return s.Length > 0 ? (System.IO.UnixFileMode)mode : null;
+        });
+
     /// <summary>A byte limit where an empty value or "null" means no limit.</summary>
     internal long? Limit(string key, long? current)
     {

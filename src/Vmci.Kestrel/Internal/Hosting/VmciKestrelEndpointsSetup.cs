@@ -22,35 +22,28 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
 
     public void Configure(KestrelServerOptions options)
     {
-        bool configured = false;
         if (configuration[UrlsKey] is { } urls)
         {
-            configured = true;
             foreach (string url in urls.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                VmciKestrelServerOptionsExtensions.Listen(options, ParseUrl(UrlsKey, url), static _ => { }, UrlsKey);
+                VmciKestrelServerOptionsExtensions.Listen(options, ParseUrl(UrlsKey, url), VmciHostingUrls.MarkFromConfiguration, UrlsKey);
             }
         }
 
         foreach (IConfigurationSection endpoint in configuration.GetSection(EndpointsKey).GetChildren())
         {
-            configured = true;
             string urlKey = $"{endpoint.Path}:Url";
             string url = endpoint["Url"] ?? throw new InvalidOperationException($"The setting {urlKey} is missing: every vsock endpoint needs a Url such as vsock://any:8080.");
             EndPoint listenOn = ParseUrl(urlKey, url);
             HttpProtocols? protocols = ParseProtocols($"{endpoint.Path}:Protocols", endpoint["Protocols"]);
             VmciKestrelServerOptionsExtensions.Listen(options, listenOn, listen =>
             {
+                VmciHostingUrls.MarkFromConfiguration(listen);
                 if (protocols is { } p)
                 {
                     listen.Protocols = p;
                 }
             }, urlKey);
-        }
-
-        if (configured)
-        {
-            VmciHostingUrls.Listen(options, configuration);
         }
     }
 

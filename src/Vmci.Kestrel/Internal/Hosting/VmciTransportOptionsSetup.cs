@@ -33,6 +33,7 @@ internal sealed class VmciTransportOptionsSetup(IConfiguration configuration) : 
         options.RequirePrivilegedPeerPort = reader.Boolean(nameof(options.RequirePrivilegedPeerPort)) ?? options.RequirePrivilegedPeerPort;
         options.WaitForDataBeforeAllocatingBuffer = reader.Boolean(nameof(options.WaitForDataBeforeAllocatingBuffer)) ?? options.WaitForDataBeforeAllocatingBuffer;
         options.UnsafePreferInlineScheduling = reader.Boolean(nameof(options.UnsafePreferInlineScheduling)) ?? options.UnsafePreferInlineScheduling;
+        options.HybridSocketFileMode = reader.FileMode(nameof(options.HybridSocketFileMode)) ?? options.HybridSocketFileMode;
         foreach (uint cid in reader.CidList(nameof(options.AllowedPeerCids)))
         {
             options.AllowedPeerCids.Add(cid);

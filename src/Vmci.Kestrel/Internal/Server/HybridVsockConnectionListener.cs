@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -41,9 +40,18 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
 
     internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
     {
-        Socket socket = HybridVsockSocket.Listen(endPoint, options.Backlog);
-        VmciTransportLog.HybridListening(logger, endPoint, endPoint.ListenPath, endPoint.Port);
-        return new HybridVsockConnectionListener(socket, endPoint, options, metrics, memoryPoolFactory, logger);
+        Socket socket = HybridVsockSocket.Listen(endPoint, options.Backlog, options.HybridSocketFileMode);
+        try
+        {
+            VmciTransportLog.HybridListening(logger, endPoint, endPoint.ListenPath, endPoint.Port);
+            return new HybridVsockConnectionListener(socket, endPoint, options, metrics, memoryPoolFactory, logger);
+        }
+        catch
+        {
+            // Nobody else holds the socket yet: left open, it would keep its file and descriptor until the finalizer.
+            socket.Dispose();
+            throw;
+        }
     }
 
     public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -59,9 +67,8 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
     {
         if (Interlocked.Exchange(ref _unbound, 1) == 0)
         {
+            // Disposing removes the socket file, unless another server's socket has replaced it (HybridVsockSocket.Listen).
             _listenSocket.Dispose();
-            // Ours to remove: a socket file left behind would be "stale" to the next start.
-            File.Delete(_endPoint.ListenPath);
             VmciTransportLog.HybridUnbound(_logger, _endPoint, _endPoint.ListenPath);
         }
 
