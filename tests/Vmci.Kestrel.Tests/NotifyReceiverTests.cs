@@ -36,22 +36,22 @@ public sealed class NotifyReceiverTests
     {
         using Socket socket = VmciSocket.Create(type);
         await TestSockets.ConnectAsync(socket, new VmciEndPoint(VmciCid.Local, port), Ct);
-        foreach (byte[] packet in packets)
-        {
-            for (int sent = 0; sent < packet.Length;)
-            {
-                sent += await socket.SendAsync(packet.AsMemory(sent), SocketFlags.None, Ct);
-            }
-        }
-
-        socket.Shutdown(SocketShutdown.Send);
         try
         {
+            foreach (byte[] packet in packets)
+            {
+                for (int sent = 0; sent < packet.Length;)
+                {
+                    sent += await socket.SendAsync(packet.AsMemory(sent), SocketFlags.None, Ct);
+                }
+            }
+
+            socket.Shutdown(SocketShutdown.Send);
             return await socket.ReceiveAsync(new byte[16], SocketFlags.None, Ct).AsTask().WaitAsync(Patience, Ct);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        catch (SocketException)
         {
-            return -1;
+            return -1; // the receiver refused and closed before the sender was done
         }
     }
 
