@@ -2,13 +2,17 @@ using System;
 using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Vmci.Kestrel;
@@ -32,6 +36,7 @@ public class RoundTripBenchmarks
     private string? _unixPath;
     private VmciConnectionFactory? _vsockClients;
     private SocketConnectionContextFactory? _socketClients;
+    private IHost? _vsockHost;
 
     /// <summary>vsock is this project's transport; tcp and unix are Kestrel's own, on the same machine.</summary>
     [Params("vsock", "tcp", "unix")]
@@ -73,7 +78,7 @@ public class RoundTripBenchmarks
         new Random(42).NextBytes(_message);
         (IConnectionListenerFactory serverFactory, EndPoint bindTo) = Transport switch
         {
-            "vsock" => ((IConnectionListenerFactory)new VmciConnectionListenerFactory(Options.Create(new VmciTransportOptions()), NullLoggerFactory.Instance), (EndPoint)new VmciEndPoint(VmciCid.Any, VmciPort.Any)),
+            "vsock" => (VsockListenerFactory(), (EndPoint)new VmciEndPoint(VmciCid.Any, VmciPort.Any)),
             "tcp" => (new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance), new IPEndPoint(IPAddress.Loopback, 0)),
             "unix" => (new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance), new UnixDomainSocketEndPoint(_unixPath = Path.Combine(Path.GetTempPath(), $"vmci-bdn-{Environment.ProcessId}.sock"))),
             _ => throw new ArgumentException($"unknown transport '{Transport}'"),
@@ -142,6 +147,14 @@ public class RoundTripBenchmarks
         }
     }
 
+    /// <summary>The vsock transport's listener factory as an app gets it: what <c>UseVmci</c> registers beside Kestrel's own.</summary>
+    private IConnectionListenerFactory VsockListenerFactory()
+    {
+        _vsockHost = new HostBuilder().ConfigureWebHost(web => web.UseVmci().Configure(static _ => { })).Build();
+        var any = new VmciEndPoint(VmciCid.Any, VmciPort.Any);
+        return _vsockHost.Services.GetServices<IConnectionListenerFactory>().First(f => f is IConnectionListenerFactorySelector selector && selector.CanBind(any));
+    }
+
     private async Task CleanupAsync()
     {
         if (_client is not null)
@@ -166,6 +179,7 @@ public class RoundTripBenchmarks
 
         _vsockClients?.Dispose();
         _socketClients?.Dispose();
+        _vsockHost?.Dispose();
         if (_unixPath is not null)
         {
             File.Delete(_unixPath);

@@ -42,6 +42,21 @@ internal static class Report
         WriteTargets(md, plain, bulk, rawVsock, idle, allocations);
         PeerReport.Write(md, rows, plain);
 
+        WriteRawCeiling(md, raw, rawVsock);
+        WriteThroughput(md, bulk, rawVsock, outputDirectory);
+        WriteRequestRates(md, plain);
+        WriteTransportAlone(md, allocations);
+        WriteH2Load(md, h2load);
+        WriteConnectionSetup(md, fresh);
+        WriteIdleConnections(md, idle);
+        WriteScaling(md, plain, outputDirectory);
+        WriteErrors(md, load);
+
+        File.WriteAllText(Path.Combine(outputDirectory, "RESULTS.md"), md.ToString());
+    }
+
+    private static void WriteRawCeiling(StringBuilder md, JsonElement[] raw, double rawVsock)
+    {
         if (raw.Length > 0)
         {
             md.AppendLine("## Raw ceiling: socat, one stream, no HTTP");
@@ -56,7 +71,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteThroughput(StringBuilder md, JsonElement[] bulk, double rawVsock, string outputDirectory)
+    {
         if (bulk.Length > 0)
         {
             md.AppendLine("## HTTP throughput (HTTP/1.1, one connection)");
@@ -81,7 +99,10 @@ internal static class Report
                     .Select(g => (ShortLabel(g.Key.Label), g.Key.Transport, Median(g.Select(r => Num(r, "mibPerSecond")))))
                     .ToList()));
         }
+    }
 
+    private static void WriteRequestRates(StringBuilder md, JsonElement[] plain)
+    {
         if (plain.Length > 0)
         {
             md.AppendLine("## Requests per second and latency (plaintext, keep-alive, one connection per client)");
@@ -119,7 +140,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteTransportAlone(StringBuilder md, JsonElement? allocations)
+    {
         if (allocations is { } bdn)
         {
             md.AppendLine("## The transport alone: BenchmarkDotNet, MemoryDiagnoser");
@@ -139,7 +163,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteH2Load(StringBuilder md, JsonElement[] h2load)
+    {
         if (h2load.Length > 0)
         {
             md.AppendLine("## Outside reference: h2load through a socat bridge");
@@ -156,7 +183,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteConnectionSetup(StringBuilder md, JsonElement[] fresh)
+    {
         if (fresh.Length > 0)
         {
             md.AppendLine("## Connection setup (a new connection per request, HTTP/1.1, 16 clients)");
@@ -171,7 +201,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteIdleConnections(StringBuilder md, JsonElement[] idle)
+    {
         if (idle.Length > 0)
         {
             md.AppendLine(Ci, $"## Idle connections: server memory per connection ({Num(idle[0], "idle")} idle keep-alive connections)");
@@ -188,7 +221,10 @@ internal static class Report
 
             md.AppendLine();
         }
+    }
 
+    private static void WriteScaling(StringBuilder md, JsonElement[] plain, string outputDirectory)
+    {
         JsonElement[] scaling = plain.Where(r => Str(r, "http") == "1.1").ToArray();
         if (scaling.Length > 0)
         {
@@ -215,14 +251,15 @@ internal static class Report
                     .Select(g => (g.Key.Transport, g.Key.Connections, Median(g.Select(r => Num(r, "rps")))))
                     .ToList()));
         }
+    }
 
+    private static void WriteErrors(StringBuilder md, JsonElement[] load)
+    {
         long errors = (long)load.Sum(r => Num(r, "errors"));
         if (errors > 0)
         {
             md.AppendLine(Ci, $"Errors during the run: {errors} (first: {load.Select(r => Str(r, "firstError")).FirstOrDefault(e => e.Length > 0)}).");
         }
-
-        File.WriteAllText(Path.Combine(outputDirectory, "RESULTS.md"), md.ToString());
     }
 
     /// <summary>The issue's targets, each with the number that decides it.</summary>

@@ -31,7 +31,7 @@ public sealed class SystemStatus(RequestLog requests)
     {
         try
         {
-            return VmciSockets.GetLocalCid().ToString(CultureInfo.InvariantCulture);
+            return VmciPlatform.GetLocalCid().ToString(CultureInfo.InvariantCulture);
         }
         catch (Exception ex) when (ex is VmciSocketException or PlatformNotSupportedException)
         {

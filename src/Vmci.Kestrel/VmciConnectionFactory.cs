@@ -44,17 +44,11 @@ public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
     }
 
     /// <summary>Connects to <paramref name="endpoint"/>, a <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>.</summary>
-    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is another kind of endpoint.</exception>
+    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is another kind of endpoint, or says 'any'.</exception>
     /// <exception cref="VmciSocketException">Refused, unreachable or timed out; the message names the endpoint and the cause.</exception>
     /// <exception cref="HybridVsockException">The VM's socket is missing, stale or not accessible, the guest never accepted, or the hypervisor's answer was wrong; the message names the path, the port and the cause.</exception>
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint is not (VmciEndPoint or HybridVsockEndPoint))
-        {
-            throw VmciClientSocket.NotSupported(endpoint);
-        }
-
         Socket socket = await VmciClientSocket.ConnectAsync(endpoint, _options, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -75,6 +69,20 @@ public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Connects a bare socket to <paramref name="endPoint"/> with the client options applied (connect timeout, buffer
+    /// size), for callers that move the bytes themselves, such as a port forwarder.
+    /// </summary>
+    /// <param name="endPoint">A <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>.</param>
+    /// <param name="options">The client options; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>A connected stream socket, the caller's to dispose.</returns>
+    /// <exception cref="ArgumentException"><paramref name="endPoint"/> is another kind of endpoint, or says 'any'.</exception>
+    /// <exception cref="VmciSocketException">Refused, unreachable or timed out; the message names the endpoint and the cause.</exception>
+    /// <exception cref="HybridVsockException">The VM's socket is missing, stale or not accessible, or the handshake failed.</exception>
+    public static ValueTask<Socket> ConnectSocketAsync(EndPoint endPoint, VmciConnectionFactoryOptions? options = null, CancellationToken cancellationToken = default)
+        => VmciClientSocket.ConnectAsync(endPoint, options ?? new VmciConnectionFactoryOptions(), cancellationToken);
 
     /// <summary>Releases the memory pool shared by this factory's connections.</summary>
     public void Dispose() => _contextFactory.Dispose();

@@ -1,4 +1,5 @@
 using System;
+using Vmci.Kestrel.Internal;
 
 namespace Vmci.Kestrel;
 
@@ -22,13 +23,13 @@ public sealed class VmciConnectionFactoryOptions
 
     /// <summary>How many bytes a connection buffers from the peer before it stops reading. Null means no limit.</summary>
     /// <remarks>Defaults to 1 MiB. Applies to <see cref="VmciConnectionFactory"/>, not to HttpClient, which has its own buffering.</remarks>
-    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+    public long? MaxReadBufferSize { get; set; } = VmciDefaults.MaxReadBufferSize;
 
     /// <summary>How many bytes a connection buffers for the peer before writes wait. Null means no limit.</summary>
     /// <remarks>Defaults to 64 KiB. Applies to <see cref="VmciConnectionFactory"/>, not to HttpClient.</remarks>
-    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+    public long? MaxWriteBufferSize { get; set; } = VmciDefaults.MaxWriteBufferSize;
 
     /// <summary>The number of I/O queues that schedule connection callbacks of <see cref="VmciConnectionFactory"/>.</summary>
     /// <remarks>Defaults to the processor count, capped at 16.</remarks>
-    public int IOQueueCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
+    public int IOQueueCount { get; set; } = VmciDefaults.IOQueueCount;
 }

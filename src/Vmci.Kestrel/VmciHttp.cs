@@ -37,17 +37,7 @@ public static class VmciHttp
     /// <exception cref="ArgumentException">The endpoint says 'any', or is another kind.</exception>
     public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectTo(EndPoint endPoint, VmciConnectionFactoryOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        if (endPoint is VmciEndPoint vsock && (vsock.Cid == VmciCid.Any || vsock.Port == VmciPort.Any))
-        {
-            throw new ArgumentException($"Cannot connect to {endPoint}: 'any' is for binding; name the CID and port of the server.", nameof(endPoint));
-        }
-
-        if (endPoint is not (VmciEndPoint or HybridVsockEndPoint))
-        {
-            throw VmciClientSocket.NotSupported(endPoint);
-        }
-
+        VmciClientSocket.ThrowIfCannotConnectTo(endPoint);
         return ConnectWith(_ => endPoint, options);
     }
 
@@ -91,7 +81,7 @@ public static class VmciHttp
             : new() { ConnectCallback = ConnectTo(endPoint, options) };
 
     /// <summary>
-    /// Maps a host of the form <c>cid-N</c> (also <c>cid-local</c>, <c>cid-host</c>, and any of them followed by
+    /// Maps a host of the form <c>cid-N</c> (also <c>cid-local</c>, <c>cid-host</c>, <c>cid-hypervisor</c>, and any of them followed by
     /// <c>-to-host</c> for <see cref="VmciEndPointFlags.ToHost"/>) and the request's port to a <see cref="VmciEndPoint"/>.
     /// </summary>
     /// <exception cref="HttpRequestException">The host names no CID; the message says how to write one.</exception>
@@ -115,9 +105,15 @@ public static class VmciHttp
             $"The host '{endPoint.Host}' names no vsock CID: write the URL as http://cid-N:PORT/ (for example http://cid-3:8080/, or cid-local, cid-host; cid-3-to-host sets VMADDR_FLAG_TO_HOST), or give the handler a fixed endpoint or a resolver.");
     }
 
-    /// <summary>The host name of a URL that <see cref="ResolveCidHost"/> maps back to <paramref name="endPoint"/>'s CID and flags.</summary>
-    internal static string CidHostName(VmciEndPoint endPoint)
-        => string.Create(CultureInfo.InvariantCulture, $"{CidHostPrefix}{endPoint.Cid}{((endPoint.Flags & VmciEndPointFlags.ToHost) != 0 ? ToHostSuffix : "")}");
+    /// <summary>
+    /// The host name of a URL that <see cref="ResolveCidHost"/> maps back to <paramref name="endPoint"/>'s CID and
+    /// flags (<c>cid-3</c>, <c>cid-2-to-host</c>), for building <c>http://cid-N:PORT/</c> URLs.
+    /// </summary>
+    public static string CidHostName(VmciEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        return string.Create(CultureInfo.InvariantCulture, $"{CidHostPrefix}{endPoint.Cid}{((endPoint.Flags & VmciEndPointFlags.ToHost) != 0 ? ToHostSuffix : "")}");
+    }
 
     private static bool TryParseCidHost(ReadOnlySpan<char> host, out uint cid)
     {
@@ -128,15 +124,8 @@ public static class VmciHttp
         }
 
         ReadOnlySpan<char> rest = host[CidHostPrefix.Length..];
-        if (rest.Equals("local", StringComparison.OrdinalIgnoreCase))
+        if (VmciCid.TryParseName(rest, out cid))
         {
-            cid = VmciCid.Local;
-            return true;
-        }
-
-        if (rest.Equals("host", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Host;
             return true;
         }
 

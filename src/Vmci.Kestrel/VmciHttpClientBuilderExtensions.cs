@@ -1,9 +1,9 @@
 using System;
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>IHttpClientFactory clients over vsock.</summary>
 public static class VmciHttpClientBuilderExtensions

@@ -1,11 +1,11 @@
 using System;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel;
 using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Microsoft.AspNetCore.Hosting;
 
 /// <summary>Listen on vsock endpoints, the way <c>Listen</c> and <c>ListenUnixSocket</c> do for others.</summary>
 public static class VmciKestrelServerOptionsExtensions
@@ -21,7 +21,7 @@ public static class VmciKestrelServerOptionsExtensions
     /// <summary>Listens on <paramref name="endPoint"/> over vsock, with protocols, HTTPS or connection middleware set in <paramref name="configure"/>.</summary>
     /// <exception cref="InvalidOperationException">The vsock transport is not registered (call <c>UseVmci</c>).</exception>
     public static void ListenVmci(this KestrelServerOptions options, VmciEndPoint endPoint, Action<ListenOptions> configure)
-        => Listen(options, endPoint, configure, nameof(ListenVmci));
+        => VmciKestrelListen.Listen(options, endPoint, configure, nameof(ListenVmci));
 
     /// <summary>
     /// Serves guests of a Firecracker or Cloud Hypervisor VM that connect to the host (CID 2) at vsock port
@@ -49,24 +49,5 @@ public static class VmciKestrelServerOptionsExtensions
     /// </summary>
     /// <exception cref="InvalidOperationException">The vsock transport is not registered (call <c>UseVmci</c>).</exception>
     public static void ListenHybridVsock(this KestrelServerOptions options, HybridVsockEndPoint endPoint, Action<ListenOptions> configure)
-        => Listen(options, endPoint, configure, nameof(ListenHybridVsock));
-
-    /// <summary>The one way every vsock endpoint kind, from code or configuration, reaches Kestrel.</summary>
-    internal static void Listen(KestrelServerOptions options, EndPoint endPoint, Action<ListenOptions> configure, string caller)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(endPoint);
-        ArgumentNullException.ThrowIfNull(configure);
-        if (options.ApplicationServices is { } services && services.GetService<VmciTransportMarker>() is null)
-        {
-            throw new InvalidOperationException(
-                $"{caller}({endPoint}) needs the vsock transport: call builder.WebHost.UseVmci() (or UseVmci(cid, port)) when building the host.");
-        }
-
-        options.Listen(endPoint, listen =>
-        {
-            listen.Use(VmciConnectionMetricsTags.AddPeerCid);
-            configure(listen);
-        });
-    }
+        => VmciKestrelListen.Listen(options, endPoint, configure, nameof(ListenHybridVsock));
 }

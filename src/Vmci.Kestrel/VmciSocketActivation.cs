@@ -25,32 +25,40 @@ public static class VmciSocketActivation
 
     /// <summary>The passed sockets that are listening vsock stream sockets, in descriptor order.</summary>
     /// <exception cref="InvalidOperationException">The LISTEN_* variables are malformed; the message names the variable.</exception>
-    public static IReadOnlyList<VmciInheritedListener> VsockListeners => Inherited.Value.Vsock;
+    internal static IReadOnlyList<VmciActivatedSocket> VsockListeners => Inherited.Value.Vsock;
 
     /// <summary>The passed socket with descriptor <paramref name="fileDescriptor"/>, if there is one.</summary>
-    internal static VmciInheritedListener? Find(int fileDescriptor)
+    internal static VmciActivatedSocket? Find(int fileDescriptor)
         => Inherited.Value.All.FirstOrDefault(listener => listener.FileDescriptor == fileDescriptor);
+
+    /// <summary>
+    /// Whether a descriptor handed to Kestrel (<c>ListenHandle</c>) is a listening vsock socket: for a passed socket,
+    /// what the one probe at the first use found; for any other descriptor, the kernel's answer now.
+    /// </summary>
+    internal static bool IsVsockListener(int fileDescriptor)
+        => Inherited.Value.Vsock.Any(listener => listener.FileDescriptor == fileDescriptor)
+            || (Find(fileDescriptor) is null && VmciSocket.IsListener(fileDescriptor));
 
     /// <summary>Removes the LISTEN_* variables (sd_listen_fds with unset_environment), once the server has taken the sockets.</summary>
     internal static void ConsumeEnvironment()
     {
         if (Inherited.Value.All.Count > 0)
         {
-            Environment.SetEnvironmentVariable(SystemdListenFds.PidVariable, null);
-            Environment.SetEnvironmentVariable(SystemdListenFds.CountVariable, null);
-            Environment.SetEnvironmentVariable(SystemdListenFds.NamesVariable, null);
+            Environment.SetEnvironmentVariable(VmciSocketActivationEnvironment.PidVariable, null);
+            Environment.SetEnvironmentVariable(VmciSocketActivationEnvironment.CountVariable, null);
+            Environment.SetEnvironmentVariable(VmciSocketActivationEnvironment.NamesVariable, null);
         }
     }
 
     private static State Load()
     {
-        IReadOnlyList<VmciInheritedListener> all;
+        IReadOnlyList<VmciActivatedSocket> all;
         try
         {
-            all = SystemdListenFds.Parse(
-                Environment.GetEnvironmentVariable(SystemdListenFds.PidVariable),
-                Environment.GetEnvironmentVariable(SystemdListenFds.CountVariable),
-                Environment.GetEnvironmentVariable(SystemdListenFds.NamesVariable),
+            all = VmciSocketActivationEnvironment.Parse(
+                Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.PidVariable),
+                Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.CountVariable),
+                Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.NamesVariable),
                 Environment.ProcessId);
         }
         catch (FormatException ex)
@@ -61,5 +69,5 @@ public static class VmciSocketActivation
         return new State(all, all.Where(listener => VmciSocket.IsListener(listener.FileDescriptor)).ToArray());
     }
 
-    private sealed record State(IReadOnlyList<VmciInheritedListener> All, IReadOnlyList<VmciInheritedListener> Vsock);
+    private sealed record State(IReadOnlyList<VmciActivatedSocket> All, IReadOnlyList<VmciActivatedSocket> Vsock);
 }

@@ -1,9 +1,10 @@
 using System.Collections.Generic;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Kestrel;
 
-/// <summary>Options of the vsock server transport (<see cref="VmciConnectionListenerFactory"/>).</summary>
+/// <summary>Options of the vsock server transport (<c>UseVmci</c>).</summary>
 public sealed class VmciTransportOptions
 {
     /// <summary>The listen backlog: connections the kernel queues before the server accepts them.</summary>
@@ -17,9 +18,8 @@ public sealed class VmciTransportOptions
     /// <remarks>
     /// Defaults to 4 MiB (<see cref="DefaultBufferSize"/>); null keeps the kernel's default (256 KiB on Linux).
     /// The buffer is vsock's flow-control window, not memory set aside: the kernel holds data only while the
-    /// server has not read it. With the kernel's 256 KiB, a sender stalls on every window; in the benchmark
-    /// suite a 64 MiB upload ran at about 60 % of TCP loopback's rate with 256 KiB and 86 % with 4 MiB
-    /// (TCP's own window grows to a few MiB by itself).
+    /// server has not read it. With the kernel's 256 KiB, a sender stalls on every window, and large uploads run
+    /// markedly slower than over TCP loopback (whose own window grows to a few MiB by itself).
     /// </remarks>
     public ulong? BufferSize { get; set; } = DefaultBufferSize;
 
@@ -39,14 +39,14 @@ public sealed class VmciTransportOptions
     /// Null means no limit.
     /// </summary>
     /// <remarks>Defaults to 1 MiB, as Kestrel's socket transport.</remarks>
-    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+    public long? MaxReadBufferSize { get; set; } = VmciDefaults.MaxReadBufferSize;
 
     /// <summary>
     /// How many bytes a connection buffers for the peer before writes wait (backpressure).
     /// Null means no limit.
     /// </summary>
     /// <remarks>Defaults to 64 KiB, as Kestrel's socket transport.</remarks>
-    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+    public long? MaxWriteBufferSize { get; set; } = VmciDefaults.MaxWriteBufferSize;
 
     /// <summary>
     /// The CIDs allowed to connect. A connection from any other CID is closed right after accept,
@@ -65,7 +65,8 @@ public sealed class VmciTransportOptions
     /// </summary>
     /// <remarks>
     /// Defaults to null. Kestrel's own <c>Limits.MaxConcurrentConnections</c> caps all peers together; this caps
-    /// each VM, so that one guest cannot take every connection slot.
+    /// each VM, so that one guest cannot take every connection slot. On a hybrid vsock endpoint the peer is the VM
+    /// that owns the Unix socket (all its ports together), since the hypervisor does not say the CID.
     /// </remarks>
     public int? MaxConnectionsPerPeerCid { get; set; }
 
@@ -79,48 +80,16 @@ public sealed class VmciTransportOptions
     /// <remarks>
     /// Defaults to 1 GiB (<see cref="DefaultMaxBufferedBytesPerPeerCid"/>): 204 connections per CID with the
     /// default 4 MiB window and 1 MiB read buffer, 819 with the kernel's 256 KiB window. Without it, one guest
-    /// that opens connections, sends and never lets the server read could pin 5 MiB of host memory per connection
-    /// (docs/reliability.md has the measurement). Raise it, or set it to null, for a trusted peer that needs
+    /// that opens connections, sends and never lets the server read could pin 5 MiB of host memory per connection.
+    /// Raise it, or set it to null, for a trusted peer that needs
     /// more connections (a load generator); <see cref="MaxConnectionsPerPeerCid"/> applies as well.
     /// With <see cref="MaxReadBufferSize"/> null a pipe has no bound, and the budget counts the window only.
+    /// On a hybrid vsock endpoint the budget applies per VM socket, as <see cref="MaxConnectionsPerPeerCid"/> does.
     /// </remarks>
     public long? MaxBufferedBytesPerPeerCid { get; set; } = DefaultMaxBufferedBytesPerPeerCid;
 
     /// <summary>The default <see cref="MaxBufferedBytesPerPeerCid"/>: 1 GiB.</summary>
     public const long DefaultMaxBufferedBytesPerPeerCid = 1L << 30;
-
-    /// <summary>The kernel's default vsock window, which applies when <see cref="BufferSize"/> is null.</summary>
-    internal const ulong KernelDefaultBufferSize = 256 * 1024;
-
-    /// <summary>What one connection can make the server hold: its vsock window plus its read buffer.</summary>
-    internal long BufferedBytesPerConnection()
-    {
-        ulong window = BufferSize ?? KernelDefaultBufferSize;
-        if (BufferMaxSize is ulong max)
-        {
-            window = System.Math.Min(window, max);
-        }
-
-        return (long)System.Math.Min(window, long.MaxValue / 2) + (MaxReadBufferSize ?? 0);
-    }
-
-    /// <summary>
-    /// The connections one CID may have open: <see cref="MaxConnectionsPerPeerCid"/> and what
-    /// <see cref="MaxBufferedBytesPerPeerCid"/> allows, whichever is lower; null when neither limits.
-    /// </summary>
-    internal int? EffectiveConnectionsPerPeerCid()
-    {
-        int? byBudget = MaxBufferedBytesPerPeerCid is long budget
-            ? (int)System.Math.Clamp(budget / System.Math.Max(1, BufferedBytesPerConnection()), 1, int.MaxValue)
-            : null;
-        return (MaxConnectionsPerPeerCid, byBudget) switch
-        {
-            (int a, int b) => System.Math.Min(a, b),
-            (int a, null) => a,
-            (null, int b) => b,
-            _ => null,
-        };
-    }
 
     /// <summary>
     /// Whether to accept only peers whose port is below 1024. On Linux binding such a port needs
@@ -132,7 +101,7 @@ public sealed class VmciTransportOptions
 
     /// <summary>The number of I/O queues that schedule connection callbacks.</summary>
     /// <remarks>Defaults to the processor count, capped at 16, as Kestrel's socket transport; 0 schedules I/O callbacks on the thread pool directly.</remarks>
-    public int IOQueueCount { get; set; } = System.Math.Min(System.Environment.ProcessorCount, 16);
+    public int IOQueueCount { get; set; } = VmciDefaults.IOQueueCount;
 
     /// <summary>Whether a connection waits for data before it rents a receive buffer.</summary>
     /// <remarks>Defaults to true, as Kestrel's socket transport.</remarks>

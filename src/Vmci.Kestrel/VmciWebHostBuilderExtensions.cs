@@ -1,16 +1,16 @@
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel;
 using Vmci.Kestrel.Internal;
 
-namespace Vmci.Kestrel;
+namespace Microsoft.AspNetCore.Hosting;
 
 /// <summary>Adds the vsock transport to a web host.</summary>
 public static class VmciWebHostBuilderExtensions
@@ -67,6 +67,3 @@ public static class VmciWebHostBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, VmciNotifyLifetime>());
     }
 }
-
-/// <summary>Shows that <c>UseVmci</c> ran, so that <c>ListenVmci</c> can say so when it did not.</summary>
-internal sealed class VmciTransportMarker;

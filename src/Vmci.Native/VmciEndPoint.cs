@@ -15,7 +15,7 @@ namespace Vmci.Native;
 /// <see cref="AddressFamily"/> is <see cref="System.Net.Sockets.AddressFamily.Unknown"/> because
 /// .NET has no member for AF_VSOCK and <see cref="Socket"/> compares an endpoint's family with the
 /// family it read back from the kernel, which it reports as Unknown for AF_VSOCK. The real value is
-/// <see cref="VmciSockets.AddressFamily"/>.
+/// <see cref="VmciPlatform.AddressFamily"/>.
 /// </remarks>
 public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanParsable<VmciEndPoint>
 {
@@ -139,7 +139,7 @@ public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanPars
     /// Parses <c>vsock://CID:PORT</c>, <c>vsock:CID:PORT</c> (systemd, gRPC) or <c>CID:PORT</c>, each optionally
     /// followed by <c>?to-host</c> (<see cref="VmciEndPointFlags.ToHost"/>).
     /// CID is a number or <c>any</c>/<c>-1</c>, <c>local</c>, <c>host</c>, <c>hypervisor</c>;
-    /// PORT is a number or <c>any</c>/<c>-1</c>. <see cref="VmciEndPoints.Parse(string)"/> reads hybrid vsock too.
+    /// PORT is a number or <c>any</c>/<c>-1</c>. <see cref="VmciEndPointParser.Parse(string)"/> reads hybrid vsock too.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="s"/> is null.</exception>
     /// <exception cref="FormatException"><paramref name="s"/> is not such an endpoint; the message says why.</exception>
@@ -151,7 +151,7 @@ public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanPars
 
     /// <inheritdoc cref="Parse(string)"/>
     public static VmciEndPoint Parse(ReadOnlySpan<char> s)
-        => VmciEndPointParser.TryParse(s, out var endPoint, out var error) ? endPoint : throw new FormatException(error);
+        => VmciEndPointParser.TryParseVsock(s, out var endPoint, out var error) ? endPoint : throw new FormatException(error);
 
     /// <summary>Parses like <see cref="Parse(string)"/> without throwing.</summary>
     public static bool TryParse([NotNullWhen(true)] string? s, [NotNullWhen(true)] out VmciEndPoint? result)
@@ -159,7 +159,7 @@ public sealed class VmciEndPoint : EndPoint, IEquatable<VmciEndPoint>, ISpanPars
 
     /// <summary>Parses like <see cref="Parse(string)"/> without throwing.</summary>
     public static bool TryParse(ReadOnlySpan<char> s, [NotNullWhen(true)] out VmciEndPoint? result)
-        => VmciEndPointParser.TryParse(s, out result, out _);
+        => VmciEndPointParser.TryParseVsock(s, out result, out _);
 
     static VmciEndPoint IParsable<VmciEndPoint>.Parse(string s, IFormatProvider? provider) => Parse(s);
 

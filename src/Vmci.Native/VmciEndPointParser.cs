@@ -6,11 +6,74 @@ using System.Net;
 namespace Vmci.Native;
 
 /// <summary>
-/// The text forms of every endpoint: <see cref="VmciEndPoint"/> and <see cref="HybridVsockEndPoint"/>. The one
-/// place endpoint text is read; every failure says what is wrong.
+/// The one parser of every endpoint text the library knows, for configuration and command lines that take
+/// either kind: <see cref="VmciEndPoint"/> (<c>vsock://CID:PORT</c>, <c>vsock://CID:PORT?to-host</c>,
+/// <c>vsock:CID:PORT</c>, <c>CID:PORT</c>) and <see cref="HybridVsockEndPoint"/> (<c>hvsock:///PATH:PORT</c>).
+/// Every failure says what is wrong.
 /// </summary>
-internal static class VmciEndPointParser
+public static class VmciEndPointParser
 {
+    /// <summary>Parses a vsock or hybrid vsock endpoint.</summary>
+    /// <returns>A <see cref="VmciEndPoint"/> or a <see cref="HybridVsockEndPoint"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="s"/> is null.</exception>
+    /// <exception cref="FormatException"><paramref name="s"/> is neither; the message says what is wrong.</exception>
+    public static EndPoint Parse(string s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return TryParseAny(s, out EndPoint? endPoint, out string? error) ? endPoint : throw new FormatException(error);
+    }
+
+    /// <summary>Parses like <see cref="Parse(string)"/> without throwing; <paramref name="error"/> says why it failed.</summary>
+    public static bool TryParse([NotNullWhen(true)] string? s, [NotNullWhen(true)] out EndPoint? result, [NotNullWhen(false)] out string? error)
+    {
+        if (s is null)
+        {
+            result = null;
+            error = "No endpoint was given: expected vsock://CID:PORT or hvsock:///PATH:PORT.";
+            return false;
+        }
+
+        return TryParseAny(s, out result, out error);
+    }
+
+    /// <summary>
+    /// Parses like <see cref="TryParse(string?, out EndPoint?, out string?)"/> and accepts only an endpoint that can
+    /// be connected to (<see cref="CanConnectTo"/>), for command lines and settings that name a server.
+    /// </summary>
+    public static bool TryParseRemote([NotNullWhen(true)] string? s, [NotNullWhen(true)] out EndPoint? result, [NotNullWhen(false)] out string? error)
+    {
+        if (!TryParse(s, out result, out error))
+        {
+            return false;
+        }
+
+        if (!CanConnectTo(result, out error))
+        {
+            result = null;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a client can connect to <paramref name="endPoint"/>: a <see cref="HybridVsockEndPoint"/>, or a
+    /// <see cref="VmciEndPoint"/> that names its CID and port (<c>any</c> is for binding).
+    /// </summary>
+    /// <param name="endPoint">The endpoint.</param>
+    /// <param name="reason">Why not, naming the endpoint and the fix; null when it can.</param>
+    public static bool CanConnectTo(EndPoint endPoint, [NotNullWhen(false)] out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        reason = endPoint switch
+        {
+            VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any } => $"Cannot connect to {endPoint}: 'any' is for binding; name the CID and port of the server.",
+            VmciEndPoint or HybridVsockEndPoint => null,
+            _ => $"The vsock client connects to VmciEndPoint (vsock://CID:PORT) and HybridVsockEndPoint (hvsock:///PATH:PORT) only, not {endPoint.GetType().Name} {endPoint}.",
+        };
+        return reason is null;
+    }
+
     /// <summary>The query that sets <see cref="VmciEndPointFlags.ToHost"/>: <c>vsock://CID:PORT?to-host</c>.</summary>
     internal const string ToHostOption = "to-host";
 
@@ -32,17 +95,17 @@ internal static class VmciEndPointParser
             return parsed;
         }
 
-        bool ok = TryParse(s, out VmciEndPoint? vsock, out error);
+        bool ok = TryParseVsock(s, out VmciEndPoint? vsock, out error);
         result = vsock;
         return ok;
     }
 
-    internal static bool TryParse(ReadOnlySpan<char> s, [NotNullWhen(true)] out VmciEndPoint? result, [NotNullWhen(false)] out string? error)
+    internal static bool TryParseVsock(ReadOnlySpan<char> s, [NotNullWhen(true)] out VmciEndPoint? result, [NotNullWhen(false)] out string? error)
     {
         result = null;
         if (s.StartsWith(HybridPrefix, StringComparison.OrdinalIgnoreCase))
         {
-            error = $"'{s}' is a hybrid vsock endpoint (a VM's Unix socket), not an AF_VSOCK one: use HybridVsockEndPoint, or VmciEndPoints.Parse for either kind.";
+            error = $"'{s}' is a hybrid vsock endpoint (a VM's Unix socket), not an AF_VSOCK one: use HybridVsockEndPoint, or VmciEndPointParser.Parse for either kind.";
             return false;
         }
 
@@ -130,27 +193,7 @@ internal static class VmciEndPointParser
     }
 
     internal static bool TryParseCid(ReadOnlySpan<char> text, out uint cid)
-    {
-        if (text.Equals("local", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Local;
-            return true;
-        }
-
-        if (text.Equals("host", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Host;
-            return true;
-        }
-
-        if (text.Equals("hypervisor", StringComparison.OrdinalIgnoreCase))
-        {
-            cid = VmciCid.Hypervisor;
-            return true;
-        }
-
-        return TryParseNumberOrAny(text, VmciCid.Any, out cid);
-    }
+        => VmciCid.TryParseName(text, out cid) || TryParseNumberOrAny(text, VmciCid.Any, out cid);
 
     internal static bool TryParseNumberOrAny(ReadOnlySpan<char> text, uint any, out uint value)
     {

@@ -109,7 +109,7 @@ internal static class VmciErrors
             (VmciOperation.Bind, EADDRINUSE) =>
                 (SocketError.AddressAlreadyInUse, $"another socket is already bound to port {port}. Stop the other listener, pick another port, or bind port 'any' (VMADDR_PORT_ANY) to get a free one."),
             (VmciOperation.Bind, EADDRNOTAVAIL) =>
-                (SocketError.AddressNotAvailable, $"CID {cid} is not a CID of this machine. Bind to 'any' (VMADDR_CID_ANY) or to the local CID that VmciSockets.GetLocalCid() returns."),
+                (SocketError.AddressNotAvailable, $"CID {cid} is not a CID of this machine. Bind to 'any' (VMADDR_CID_ANY) or to the local CID that VmciPlatform.GetLocalCid() returns."),
             (VmciOperation.Bind, EINVAL) =>
                 (SocketError.InvalidArgument, "the socket is already bound (a socket can be bound once)."),
             (VmciOperation.Connect, ECONNRESET or ECONNREFUSED) =>

@@ -57,6 +57,32 @@ public static class VmciSocketOptions
         }
     }
 
+    /// <summary>
+    /// Sets the buffer bounds and size together, in the one order that gives what was asked for: the maximum
+    /// first and the minimum next, so that a size between them is not clamped by the old bounds; then the size,
+    /// which a maximum set on purpose caps (a size above it would otherwise raise it). Null leaves a value as it is.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is 0.</exception>
+    /// <exception cref="VmciSocketException">The kernel refused or changed a value.</exception>
+    public static void SetVmciBufferSizes(this Socket socket, ulong? size, ulong? minSize = null, ulong? maxSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (maxSize is ulong max)
+        {
+            socket.SetVmciBufferMaxSize(max);
+        }
+
+        if (minSize is ulong min)
+        {
+            socket.SetVmciBufferMinSize(min);
+        }
+
+        if (size is ulong bytes)
+        {
+            socket.SetVmciBufferSize(maxSize is ulong limit ? Math.Min(bytes, limit) : bytes);
+        }
+    }
+
     /// <summary>The smallest buffer size the buffer size may be set to (Linux default 128).</summary>
     public static ulong GetVmciBufferMinSize(this Socket socket)
         => GetUInt64(socket, Interop.Constants.SO_VM_SOCKETS_BUFFER_MIN_SIZE, BufferMinSizeName);

@@ -14,7 +14,7 @@ internal static class CidCommand
         {
             try
             {
-                Console.WriteLine(VmciSockets.GetLocalCid());
+                Console.WriteLine(VmciPlatform.GetLocalCid());
                 return ExitCodes.Success;
             }
             catch (Exception ex) when (ex is VmciSocketException or PlatformNotSupportedException)

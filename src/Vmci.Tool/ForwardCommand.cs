@@ -7,7 +7,6 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Vmci.Kestrel;
-using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
 namespace Vmci.Tool;
@@ -38,7 +37,7 @@ internal static class ForwardCommand
                 return ExitCodes.Usage;
             }
 
-            if (!VmciEndPoints.TryParse(result.GetValue(to), out EndPoint? target, out _) || target is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
+            if (!VmciEndPointParser.TryParseRemote(result.GetValue(to), out EndPoint? target, out _))
             {
                 Console.Error.WriteLine($"vmci forward: --to '{result.GetValue(to)}' is not a vsock endpoint to connect to: expected vsock://CID:PORT or hvsock:///SOCKET:PORT, for example vsock://3:8080 or hvsock:///run/fc-1.vsock:8080");
                 return ExitCodes.Usage;
@@ -182,7 +181,7 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
             Socket upstream;
             try
             {
-                upstream = await VmciClientSocket.ConnectAsync(target, ConnectOptions, cancellationToken);
+                upstream = await VmciConnectionFactory.ConnectSocketAsync(target, ConnectOptions, cancellationToken);
             }
             catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
             {

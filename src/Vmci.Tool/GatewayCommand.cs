@@ -53,7 +53,7 @@ internal static class GatewayCommand
             {
                 if (part.StartsWith(HybridVsockEndPoint.Scheme + "://", StringComparison.OrdinalIgnoreCase))
                 {
-                    if (!VmciEndPoints.TryParse(part, out EndPoint? parsed, out string? why) || parsed is not HybridVsockEndPoint endPoint)
+                    if (!VmciEndPointParser.TryParse(part, out EndPoint? parsed, out string? why) || parsed is not HybridVsockEndPoint endPoint)
                     {
                         Console.Error.WriteLine($"vmci gateway: --guests '{part}' is not a hybrid vsock guest: {why}");
                         return ExitCodes.Usage;

@@ -68,7 +68,7 @@ internal sealed record GatewayGuest(string Label, string PathId, EndPoint EndPoi
             return false;
         }
 
-        if (!VmciEndPoints.TryParse(target, out EndPoint? endPoint, out _) || endPoint is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
+        if (!VmciEndPointParser.TryParseRemote(target, out EndPoint? endPoint, out _))
         {
             error = $"--guest '{text}': '{target}' is not a vsock endpoint to connect to: expected vsock://CID:PORT or hvsock:///SOCKET:PORT, for example vsock://3:8080";
             return false;

@@ -35,14 +35,8 @@ internal sealed record VsockUrl(EndPoint EndPoint, string PathAndQuery)
 
         string authority = end < 0 ? text : text[..end];
         string path = end < 0 ? "/" : text[end..];
-        if (!VmciEndPoints.TryParse(authority, out EndPoint? endPoint, out error))
+        if (!VmciEndPointParser.TryParseRemote(authority, out EndPoint? endPoint, out error))
         {
-            return false;
-        }
-
-        if (endPoint is VmciEndPoint { Cid: VmciCid.Any } or VmciEndPoint { Port: VmciPort.Any })
-        {
-            error = $"'{text}': 'any' is for listening; name the CID and port to connect to";
             return false;
         }
 

@@ -32,7 +32,7 @@ internal static class WaitReadyCommand
 
     private static async Task<int> RunAsync(string listenText, uint? cid, double timeoutSeconds, bool seqpacket, CancellationToken cancellationToken)
     {
-        if (!VmciEndPoints.TryParse(listenText, out EndPoint? endPoint, out string? error))
+        if (!VmciEndPointParser.TryParse(listenText, out EndPoint? endPoint, out string? error))
         {
             Console.Error.WriteLine($"vmci wait-ready: --listen {error}");
             return ExitCodes.Usage;

@@ -12,7 +12,7 @@ internal static class VsockEnvironment
     internal const string RunForReal = "run eng/test (it runs them inside the vsock sandbox VM: eng/vsock-sandbox)";
 
     /// <summary>The kernel has AF_VSOCK (needed to create, bind and listen).</summary>
-    internal static bool HasAfVsock { get; } = VmciSockets.IsSupported;
+    internal static bool HasAfVsock { get; } = VmciPlatform.IsSupported;
 
     /// <summary>CID 1 reaches this machine: the only peer tests may connect to.</summary>
     /// <remarks>

@@ -18,7 +18,7 @@ internal static class VsockGuard
                 $"Refusing to connect to {target}: the kernel has no vsock_loopback (neither /sys/module/vsock_loopback nor built in), so the connect would go to the hypervisor's host. {VsockEnvironment.RunForReal}.");
         }
 
-        if (target.Cid != VmciCid.Local && !(VsockEnvironment.InSandbox && VmciSockets.GetLocalCid() == VmciCid.Local))
+        if (target.Cid != VmciCid.Local && !(VsockEnvironment.InSandbox && VmciPlatform.GetLocalCid() == VmciCid.Local))
         {
             throw new InvalidOperationException(
                 $"Refusing to connect to {target}: only CID 1 stays on this machine, except inside the loopback-only sandbox VM.");

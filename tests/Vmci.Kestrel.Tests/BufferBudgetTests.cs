@@ -1,3 +1,4 @@
+using Vmci.Kestrel.Internal;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;
@@ -9,8 +10,8 @@ public sealed class BufferBudgetTests
     {
         var options = new VmciTransportOptions();
 
-        Assert.Equal((4L << 20) + (1L << 20), options.BufferedBytesPerConnection());
-        Assert.Equal(204, options.EffectiveConnectionsPerPeerCid());
+        Assert.Equal((4L << 20) + (1L << 20), VmciPeerAdmission.BufferedBytesOf(options));
+        Assert.Equal(204, VmciPeerAdmission.ConnectionsPerPeer(options));
     }
 
     [Theory]
@@ -29,7 +30,7 @@ public sealed class BufferBudgetTests
             MaxReadBufferSize = readBuffer,
         };
 
-        Assert.Equal(expected, options.EffectiveConnectionsPerPeerCid());
+        Assert.Equal(expected, VmciPeerAdmission.ConnectionsPerPeer(options));
     }
 
     [Fact]
@@ -37,6 +38,18 @@ public sealed class BufferBudgetTests
     {
         var options = new VmciTransportOptions { MaxBufferedBytesPerPeerCid = null };
 
-        Assert.Null(options.EffectiveConnectionsPerPeerCid());
+        Assert.Null(VmciPeerAdmission.ConnectionsPerPeer(options));
+    }
+
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MaxValue - 1024)]
+    public void AHugeReadBuffer_SaturatesTheArithmetic_AndTheBudgetStillAdmitsOne(long readBuffer)
+    {
+        // window + read buffer overflowed to a negative number, which turned the budget off (int.MaxValue connections).
+        var options = new VmciTransportOptions { MaxReadBufferSize = readBuffer };
+
+        Assert.Equal(long.MaxValue, VmciPeerAdmission.BufferedBytesOf(options));
+        Assert.Equal(1, VmciPeerAdmission.ConnectionsPerPeer(options));
     }
 }

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -9,6 +10,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Vmci.Kestrel.Internal;
 using Vmci.Testing;
 using Xunit;
 
@@ -30,10 +33,10 @@ public sealed class HostileGuestTests
     public async Task ManyConnectionsThatNeverLetTheServerRead_AreCappedByTheBufferBudget()
     {
         var defaults = new VmciTransportOptions();
-        long perConnection = defaults.BufferedBytesPerConnection();
+        long perConnection = VmciPeerAdmission.BufferedBytesOf(defaults);
         (long pinned, int refused) = await FloodAsync(t => t.MaxBufferedBytesPerPeerCid = Allowed * perConnection);
 
-        // Exactly the connections over the budget are closed unread, and counted in the log with the reason.
+        // Exactly the connections over the budget are closed unread, and counted with the reason.
         Assert.Equal(Connections - Allowed, refused);
         // The server held at most the budget for them (plus what any test process allocates meanwhile),
         // not the 40 x 5 MiB that an unbounded server holds (the explicit test below measures that).
@@ -60,6 +63,30 @@ public sealed class HostileGuestTests
                 await gone.Task;
             }),
             transport: transport);
+        // Refusals counted by the transport's metric, which counts every one (its warnings are rate-limited).
+        int refusedCount = 0;
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        using var meterListener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meterListener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag is { Key: "vmci.rejection.reason", Value: "peer_buffer_budget" })
+                {
+                    Interlocked.Increment(ref refusedCount);
+                }
+            }
+        });
+        meterListener.Start();
         long before = MemAvailable();
         long sent = 0;
         var clients = new List<RawClient>();
@@ -73,7 +100,7 @@ public sealed class HostileGuestTests
             }
 
             long pinned = before - MemAvailable();
-            int refused = server.Logs.Category("Vmci.Kestrel").Count(e => e.EventId.Id == 16);
+            int refused = Volatile.Read(ref refusedCount);
             TestContext.Current.TestOutputHelper?.WriteLine(
                 $"{Connections} connections that never let the server read: {refused} refused, {sent >> 20} MiB sent and unread, VM memory available {before >> 20} -> {(before - pinned) >> 20} MiB ({pinned >> 20} MiB held)");
             return (pinned, refused);

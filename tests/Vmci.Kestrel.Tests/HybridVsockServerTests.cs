@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;
@@ -334,6 +335,124 @@ public sealed class HybridVsockListenerTests
         public void Dispose()
         {
         }
+    }
+
+    /// <summary>A raw connection to a hybrid listener, as the hypervisor makes one, with one request sent.</summary>
+    private static async Task<Socket> RequestAsync(string listenPath)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(listenPath), Ct);
+        try
+        {
+            await socket.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
+        }
+        catch (SocketException)
+        {
+            // Already closed by the server: the reply tells.
+        }
+
+        return socket;
+    }
+
+    /// <summary>The first reply bytes, or "" when the server closed the connection unread.</summary>
+    private static async Task<string> FirstReplyAsync(Socket socket)
+    {
+        byte[] buffer = new byte[1024];
+        try
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            return System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            return "";
+        }
+    }
+
+    [Fact]
+    public async Task MaxConnectionsPerPeerCid_CountsPerVmSocket_OverAllItsPorts()
+    {
+        // Every connection on PATH_PORT comes from the one VM that owns PATH: the limit applies to that VM.
+        string directory = NewDirectory();
+        string vm1 = Path.Combine(directory, "vm1.vsock");
+        string vm2 = Path.Combine(directory, "vm2.vsock");
+        await using VsockServer host = await VsockServer.StartAsync(
+            HybridVsockServerTests.MapWhoAmI,
+            transport: t => t.MaxConnectionsPerPeerCid = 1,
+            args: [$"--Vmci:Urls=hvsock://{vm1}:80;hvsock://{vm1}:81;hvsock://{vm2}:80"]);
+
+        using Socket first = await RequestAsync(vm1 + "_80");
+        Assert.StartsWith("HTTP/1.1 200 OK", await FirstReplyAsync(first), StringComparison.Ordinal);
+        using (Socket secondPort = await RequestAsync(vm1 + "_81"))
+        {
+            Assert.Equal("", await FirstReplyAsync(secondPort));
+        }
+
+        using Socket otherVm = await RequestAsync(vm2 + "_80");
+        Assert.StartsWith("HTTP/1.1 200 OK", await FirstReplyAsync(otherVm), StringComparison.Ordinal);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 22 && e.Message.Contains(vm1, StringComparison.Ordinal) && e.Message.Contains("MaxConnectionsPerPeerCid", StringComparison.Ordinal));
+
+        // Once the VM's connection ends, a new one fits again.
+        first.Dispose();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            using Socket again = await RequestAsync(vm1 + "_81");
+            if (await FirstReplyAsync(again) is { Length: > 0 } reply)
+            {
+                Assert.StartsWith("HTTP/1.1 200 OK", reply, StringComparison.Ordinal);
+                break;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task ALogProviderThatThrowsAfterAdmission_DoesNotLeakTheVmsSlot()
+    {
+        // The first "Accepted" entry (event 12) throws: that connection is lost, the VM's one slot must not be.
+        string directory = NewDirectory();
+        string vm = Path.Combine(directory, "vm.vsock");
+        var thrower = new ThrowingLogProvider(eventId: 12, times: 1);
+        await using VsockServer host = await VsockServer.StartAsync(
+            HybridVsockServerTests.MapWhoAmI,
+            transport: t => t.MaxConnectionsPerPeerCid = 1,
+            configure: b => b.Logging.AddProvider(thrower),
+            args: [$"--Vmci:Urls=hvsock://{vm}:80"]);
+
+        using (Socket lost = await RequestAsync(vm + "_80"))
+        {
+            Assert.Equal("", await FirstReplyAsync(lost));
+        }
+
+        Assert.Equal(1, thrower.Thrown);
+        using Socket next = await RequestAsync(vm + "_80");
+        Assert.StartsWith("HTTP/1.1 200 OK", await FirstReplyAsync(next), StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task TheBufferBudget_AppliesPerVmSocket()
+    {
+        string directory = NewDirectory();
+        string vm = Path.Combine(directory, "vm.vsock");
+        await using VsockServer host = await VsockServer.StartAsync(
+            HybridVsockServerTests.MapWhoAmI,
+            transport: t => t.MaxBufferedBytesPerPeerCid = 1, // never fewer than one connection
+            args: [$"--Vmci:Urls=hvsock://{vm}:80"]);
+
+        using Socket first = await RequestAsync(vm + "_80");
+        Assert.StartsWith("HTTP/1.1 200 OK", await FirstReplyAsync(first), StringComparison.Ordinal);
+        using (Socket second = await RequestAsync(vm + "_80"))
+        {
+            Assert.Equal("", await FirstReplyAsync(second));
+        }
+
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 23 && e.Message.Contains("MaxBufferedBytesPerPeerCid", StringComparison.Ordinal));
+        Directory.Delete(directory, recursive: true);
     }
 
     [Fact]

@@ -25,15 +25,4 @@ public sealed class LogRateLimitTests
         Assert.Equal(5, heldBack);
         Assert.False(limit.TryEnter(out _));
     }
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _ticks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
-    }
 }

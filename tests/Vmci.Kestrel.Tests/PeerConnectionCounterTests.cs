@@ -10,7 +10,7 @@ public sealed class PeerConnectionCounterTests
     [Fact]
     public void CountsUpToTheLimit_AndForgetsACidWithNoConnections()
     {
-        var counter = new VmciPeerConnectionCounter();
+        var counter = new VmciPeerConnectionCounter<uint>();
 
         Assert.True(counter.TryAdd(3, 2));
         Assert.True(counter.TryAdd(3, 2));
@@ -28,7 +28,7 @@ public sealed class PeerConnectionCounterTests
     [Fact]
     public void ConcurrentAddsNeverExceedTheLimit()
     {
-        var counter = new VmciPeerConnectionCounter();
+        var counter = new VmciPeerConnectionCounter<uint>();
 
         int admitted = 0;
         Parallel.For(0, 10_000, _ =>

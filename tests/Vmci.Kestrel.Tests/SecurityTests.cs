@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;
@@ -116,6 +118,62 @@ public sealed class SecurityTests
         await Assert.ThrowsAsync<HttpRequestException>(() => without.GetStringAsync("https://dashboard.vsock/", Ct));
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ALogProviderThatThrowsAfterAdmission_DoesNotLeakThePeersSlot()
+    {
+        // The first "Accepted" entry throws (a broken log provider); that connection is lost, its slot must not be.
+        var thrower = new ThrowingLogProvider(eventId: 3, times: 1);
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", () => "ok"),
+            transport: t => t.MaxConnectionsPerPeerCid = 1,
+            configure: b => b.Logging.AddProvider(thrower));
+
+        using (RawClient lost = await RawClient.ConnectAsync(server.Target, Ct))
+        {
+            await SendIgnoringRefusalAsync(lost);
+            Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(lost.Socket, Ct));
+        }
+
+        Assert.Equal(1, thrower.Thrown);
+        Assert.Contains(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 15);
+        // With the slot leaked, CID 1 would have its one connection forever and this one would be refused.
+        using RawClient next = await ServedAsync(server);
+        Assert.DoesNotContain(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 8);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task RefusedConnectionWarnings_AreRateLimitedPerReasonAndCid_WithTheHeldBackCount()
+    {
+        var clock = new ManualClock();
+        await using VsockServer server = await VsockServer.StartAsync(
+            app => app.MapGet("/", () => "ok"),
+            transport: t => t.AllowedPeerCids.Add(42),
+            configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+
+        async Task RefusedAsync()
+        {
+            using RawClient refused = await RawClient.ConnectAsync(server.Target, Ct);
+            // The server logs before it closes: once the client sees the end, the refusal is logged or held back.
+            Assert.Equal("", await RawClient.ReceiveToEndOrResetAsync(refused.Socket, Ct));
+        }
+
+        for (int i = 0; i < 5; i++)
+        {
+            await RefusedAsync();
+        }
+
+        // A guest that reconnects in a loop gets one warning per interval, not one per attempt.
+        LogEntry first = Assert.Single(server.Logs.Category("Vmci.Kestrel"), e => e.EventId.Id == 2);
+        Assert.Contains("CID 1 is not in AllowedPeerCids", first.Message, StringComparison.Ordinal);
+
+        clock.Advance(TimeSpan.FromSeconds(11));
+        await RefusedAsync();
+
+        LogEntry[] warnings = [.. server.Logs.Category("Vmci.Kestrel").Where(e => e.EventId.Id == 2)];
+        Assert.Equal(2, warnings.Length);
+        Assert.Contains("4 more such refusals", warnings[1].Message, StringComparison.Ordinal);
+    }
+
     private static async Task<RawClient> ServedAsync(VsockServer server)
     {
         RawClient client = await RawClient.ConnectAsync(server.Target, Ct);
@@ -144,8 +202,10 @@ public sealed class SecurityTests
                 n = 0;
             }
 
+            // Served means answered: a 200, not any byte (a refusal page or a 503 would be bytes too).
             if (n > 0)
             {
+                Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, n), StringComparison.Ordinal);
                 return client;
             }
 

@@ -13,19 +13,19 @@ public sealed class SystemdListenFdsTests
     [Fact]
     public void NoVariables_NoSockets()
     {
-        Assert.Empty(SystemdListenFds.Parse(null, null, null, Self));
-        Assert.Empty(SystemdListenFds.Parse("4242", null, null, Self));
-        Assert.Empty(SystemdListenFds.Parse(null, "2", null, Self));
+        Assert.Empty(VmciSocketActivationEnvironment.Parse(null, null, null, Self));
+        Assert.Empty(VmciSocketActivationEnvironment.Parse("4242", null, null, Self));
+        Assert.Empty(VmciSocketActivationEnvironment.Parse(null, "2", null, Self));
     }
 
     [Fact]
     public void AnotherProcessesPid_NotOurs()
-        => Assert.Empty(SystemdListenFds.Parse("4241", "2", "a:b", Self));
+        => Assert.Empty(VmciSocketActivationEnvironment.Parse("4241", "2", "a:b", Self));
 
     [Fact]
     public void Names_FromListenFdNames_DescriptorsFrom3()
     {
-        var listeners = SystemdListenFds.Parse("4242", "3", "web:grpc:admin", Self);
+        var listeners = VmciSocketActivationEnvironment.Parse("4242", "3", "web:grpc:admin", Self);
         Assert.Equal([3, 4, 5], listeners.Select(l => l.FileDescriptor));
         Assert.Equal(["web", "grpc", "admin"], listeners.Select(l => l.Name));
         Assert.Equal("fd 4 'grpc'", listeners[1].ToString());
@@ -33,11 +33,11 @@ public sealed class SystemdListenFdsTests
 
     [Fact]
     public void NoNames_Unknown_AsSystemdSays()
-        => Assert.Equal(["unknown", "unknown"], SystemdListenFds.Parse("4242", "2", null, Self).Select(l => l.Name));
+        => Assert.Equal(["unknown", "unknown"], VmciSocketActivationEnvironment.Parse("4242", "2", null, Self).Select(l => l.Name));
 
     [Fact]
     public void ZeroDescriptors_Empty()
-        => Assert.Empty(SystemdListenFds.Parse("4242", "0", null, Self));
+        => Assert.Empty(VmciSocketActivationEnvironment.Parse("4242", "0", null, Self));
 
     [Theory]
     [InlineData("x", "1", null, "LISTEN_PID = 'x'")]
@@ -50,7 +50,7 @@ public sealed class SystemdListenFdsTests
     [InlineData("4242", "1", "a:b", "LISTEN_FDNAMES = 'a:b' has 2 names for LISTEN_FDS = 1")]
     public void Malformed_FormatException_NamesTheVariable(string pid, string count, string? names, string expected)
     {
-        var ex = Assert.Throws<FormatException>(() => SystemdListenFds.Parse(pid, count, names, Self));
+        var ex = Assert.Throws<FormatException>(() => VmciSocketActivationEnvironment.Parse(pid, count, names, Self));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 

@@ -45,7 +45,7 @@ public sealed class VmciToolTests
         var (exit, stdout, stderr) = await RunAsync(["cid"]);
 
         Assert.True(exit == 0, stderr);
-        Assert.Equal(VmciSockets.GetLocalCid().ToString(System.Globalization.CultureInfo.InvariantCulture), stdout.Trim());
+        Assert.Equal(VmciPlatform.GetLocalCid().ToString(System.Globalization.CultureInfo.InvariantCulture), stdout.Trim());
     }
 
     [VsockFact(VsockNeeds.Loopback)]

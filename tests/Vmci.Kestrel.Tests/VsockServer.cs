@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Vmci.Kestrel.Internal;
 using Vmci.Native;
 using Vmci.Testing;
 using Xunit;
@@ -71,7 +72,7 @@ internal sealed class VsockServer : IAsyncDisposable
         // The first vsock listener's address, read back as the server reports it; a server with hybrid listeners
         // only has no Target port.
         VmciEndPoint? bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
-            .Select(a => VmciEndPoints.TryParseServerAddress(a, out System.Net.EndPoint? e) ? e : null)
+            .Select(a => VmciServerAddress.TryParse(a, out System.Net.EndPoint? e) ? e : null)
             .OfType<VmciEndPoint>()
             .FirstOrDefault();
         return new VsockServer(app, new VmciEndPoint(VmciCid.Local, bound?.Port ?? VmciPort.Any), logs);

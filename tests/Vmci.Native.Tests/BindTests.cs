@@ -36,7 +36,7 @@ public sealed class BindTests
     [VsockFact(VsockNeeds.AfVsock)]
     public void AForeignCid_IsAddressNotAvailable()
     {
-        var foreign = new VmciEndPoint(VmciSockets.GetLocalCid() + 1000, VmciPort.Any);
+        var foreign = new VmciEndPoint(VmciPlatform.GetLocalCid() + 1000, VmciPort.Any);
 
         var ex = Assert.Throws<VmciSocketException>(() => VmciSocket.Listen(foreign));
 

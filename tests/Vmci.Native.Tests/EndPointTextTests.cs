@@ -14,12 +14,12 @@ public sealed class EndPointTextTests
     [InlineData("hvsock:///x:4294967294", "/x", 4294967294u)]
     public void Hvsock_Parses_AndRoundTrips(string text, string path, uint port)
     {
-        var endPoint = Assert.IsType<HybridVsockEndPoint>(VmciEndPoints.Parse(text));
+        var endPoint = Assert.IsType<HybridVsockEndPoint>(VmciEndPointParser.Parse(text));
 
         Assert.Equal(path, endPoint.UdsPath);
         Assert.Equal(port, endPoint.Port);
         Assert.Equal(endPoint, HybridVsockEndPoint.Parse(endPoint.ToString()));
-        Assert.Equal(endPoint, VmciEndPoints.Parse(endPoint.ToString()));
+        Assert.Equal(endPoint, VmciEndPointParser.Parse(endPoint.ToString()));
         Assert.True(HybridVsockEndPoint.TryParse(text, out HybridVsockEndPoint? again));
         Assert.Equal(endPoint, again);
     }
@@ -47,7 +47,7 @@ public sealed class EndPointTextTests
     [InlineData("hvsock:///run/:80", "the path '/run/' names no socket file")]
     public void Hvsock_SaysWhatIsWrong(string text, string expected)
     {
-        Assert.False(VmciEndPoints.TryParse(text, out EndPoint? result, out string? error));
+        Assert.False(VmciEndPointParser.TryParse(text, out EndPoint? result, out string? error));
         Assert.Null(result);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Contains("expected hvsock:///PATH:PORT", error, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class EndPointTextTests
         Assert.Contains("is a hybrid vsock endpoint", hybridAsVsock.Message, StringComparison.Ordinal);
         Assert.False(VmciEndPoint.TryParse("hvsock:///run/fc.vsock:80", out _));
         Assert.False(HybridVsockEndPoint.TryParse("vsock://3:80", out _));
-        Assert.IsType<VmciEndPoint>(VmciEndPoints.Parse("vsock://3:80"));
+        Assert.IsType<VmciEndPoint>(VmciEndPointParser.Parse("vsock://3:80"));
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class EndPointTextTests
         Assert.Equal(new VmciEndPoint(cid, port, VmciEndPointFlags.ToHost), endPoint);
         Assert.EndsWith("?to-host", endPoint.ToString(), StringComparison.Ordinal);
         Assert.Equal(endPoint, VmciEndPoint.Parse(endPoint.ToString()));
-        Assert.Equal(endPoint, VmciEndPoints.Parse(endPoint.ToString()));
+        Assert.Equal(endPoint, VmciEndPointParser.Parse(endPoint.ToString()));
         Assert.Equal((byte)VmciEndPointFlags.ToHost, endPoint.Serialize().Buffer.Span[12]);
     }
 
@@ -110,28 +110,5 @@ public sealed class EndPointTextTests
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.Contains("?to-host", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("http://vsock://any:8080", "vsock://any:8080")]
-    [InlineData("https://vsock://3:8443", "vsock://3:8443")]
-    [InlineData("http://vsock://2:9000?to-host", "vsock://2:9000?to-host")]
-    [InlineData("http://hvsock:///run/fc-1.vsock:9000", "hvsock:///run/fc-1.vsock:9000")]
-    public void ServerAddresses_AsKestrelReportsThem_ParseBack(string address, string expected)
-    {
-        Assert.True(VmciEndPoints.TryParseServerAddress(address, out System.Net.EndPoint? endPoint));
-
-        Assert.Equal(expected, endPoint.ToString());
-    }
-
-    [Theory]
-    [InlineData("http://127.0.0.1:5000")]
-    [InlineData("http://unix:/tmp/app.sock")]
-    [InlineData("vsock://any:8080")]
-    [InlineData("ftp://vsock://any:8080")]
-    [InlineData(null)]
-    public void OtherServerAddresses_AreNotVsock(string? address)
-    {
-        Assert.False(VmciEndPoints.TryParseServerAddress(address, out _));
     }
 }

@@ -57,9 +57,9 @@ public sealed class FuzzTests
             }
 
             // The shared entry point for both kinds: never throws, and what it accepts round-trips.
-            if (VmciEndPoints.TryParse(input, out EndPoint? any, out string? error))
+            if (VmciEndPointParser.TryParse(input, out EndPoint? any, out string? error))
             {
-                Assert.True(VmciEndPoints.Parse(any.ToString()!).Equals(any), $"seed {seed}: '{input}' -> {any} does not round-trip");
+                Assert.True(VmciEndPointParser.Parse(any.ToString()!).Equals(any), $"seed {seed}: '{input}' -> {any} does not round-trip");
             }
             else
             {

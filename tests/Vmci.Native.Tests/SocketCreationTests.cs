@@ -54,8 +54,8 @@ public sealed class SocketCreationTests
     [VsockFact(VsockNeeds.AfVsock)]
     public void LocalCid_IsAssignedAndReadFresh()
     {
-        uint first = VmciSockets.GetLocalCid();
-        uint second = VmciSockets.GetLocalCid();
+        uint first = VmciPlatform.GetLocalCid();
+        uint second = VmciPlatform.GetLocalCid();
 
         Assert.NotEqual(VmciCid.Any, first);
         Assert.Equal(first, second);
@@ -69,7 +69,7 @@ public sealed class SocketCreationTests
     [Fact]
     public void IsSupported_AgreesWithCreate()
     {
-        if (VmciSockets.IsSupported)
+        if (VmciPlatform.IsSupported)
         {
             using Socket socket = VmciSocket.Create();
             Assert.NotNull(socket);

@@ -106,7 +106,7 @@ public sealed class VmciEndPointTests
     public void AddressFamily_IsUnknownSoThatSocketAcceptsIt()
     {
         Assert.Equal(AddressFamily.Unknown, new VmciEndPoint(1, 1).AddressFamily);
-        Assert.Equal((AddressFamily)40, VmciSockets.AddressFamily);
+        Assert.Equal((AddressFamily)40, VmciPlatform.AddressFamily);
     }
 
     [Theory]

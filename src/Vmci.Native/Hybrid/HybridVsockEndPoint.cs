@@ -19,7 +19,7 @@ namespace Vmci.Native;
 /// CID 2; the hypervisor passes those connections to the Unix socket <see cref="ListenPath"/>
 /// (<c>PATH_PORT</c>), where the host app listens.</para>
 /// <para>It lives in Vmci.Native beside <see cref="VmciEndPoint"/> so that one parser
-/// (<see cref="VmciEndPoints.Parse(string)"/>) reads every endpoint text; the protocol itself is spoken by
+/// (<see cref="VmciEndPointParser.Parse(string)"/>) reads every endpoint text; the protocol itself is spoken by
 /// Vmci.Kestrel's client and listener.</para>
 /// </remarks>
 public sealed class HybridVsockEndPoint : EndPoint, IEquatable<HybridVsockEndPoint>

@@ -20,13 +20,14 @@ internal static class HybridVsockErrors
         return new UnixDomainSocketEndPoint(path);
     }
 
-    internal static HybridVsockException FromConnect(SocketException ex, HybridVsockEndPoint endPoint)
+    /// <summary>A failed connect to the VM's socket; <paramref name="socketFileExists"/> is what the caller found at its path.</summary>
+    internal static HybridVsockException FromConnect(SocketException ex, HybridVsockEndPoint endPoint, bool socketFileExists)
     {
         string path = endPoint.UdsPath;
         string what = $"Connecting to vsock port {endPoint.Port} through {path} failed";
         return ex.SocketErrorCode switch
         {
-            _ when HybridVsockSocket.FileType(path) is null => new(SocketError.AddressNotAvailable, endPoint,
+            _ when !socketFileExists => new(SocketError.AddressNotAvailable, endPoint,
                 $"{what}: the socket file {path} does not exist. Is the VM running, and is this its vsock device's uds_path (Firecracker: vsock uds_path; Cloud Hypervisor: --vsock socket=)?"),
             SocketError.AccessDenied => new(SocketError.AccessDenied, endPoint,
                 $"{what}: permission denied on {path}. Connecting needs write permission on the socket file and search permission on its directories: run as the VM's user or give yours access."),

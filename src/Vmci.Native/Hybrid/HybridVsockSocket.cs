@@ -85,7 +85,7 @@ public static class HybridVsockSocket
             catch (SocketException ex) when (ex is not HybridVsockException)
             {
                 socket.Dispose();
-                throw HybridVsockErrors.FromConnect(ex, endPoint);
+                throw HybridVsockErrors.FromConnect(ex, endPoint, socketFileExists: FileType(endPoint.UdsPath) is not null);
             }
             catch
             {

@@ -13,18 +13,27 @@ namespace Vmci.Kestrel.Internal;
 /// </summary>
 internal static class VmciClientSocket
 {
-    internal static ValueTask<Socket> ConnectAsync(EndPoint endPoint, VmciConnectionFactoryOptions options, CancellationToken cancellationToken) => endPoint switch
+    internal static ValueTask<Socket> ConnectAsync(EndPoint endPoint, VmciConnectionFactoryOptions options, CancellationToken cancellationToken)
     {
-        VmciEndPoint vsock => ConnectAsync(vsock, options, cancellationToken),
-        // A Unix socket: the vsock buffer options do not apply; the connect timeout covers the retries and the handshake.
-        HybridVsockEndPoint hybrid => HybridVsockSocket.ConnectAsync(hybrid, options.ConnectTimeout, cancellationToken),
-        _ => throw NotSupported(endPoint),
-    };
+        ThrowIfCannotConnectTo(endPoint);
+        return endPoint switch
+        {
+            // A Unix socket: the vsock buffer options do not apply; the connect timeout covers the retries and the handshake.
+            HybridVsockEndPoint hybrid => HybridVsockSocket.ConnectAsync(hybrid, options.ConnectTimeout, cancellationToken),
+            _ => ConnectAsync((VmciEndPoint)endPoint, options, cancellationToken),
+        };
+    }
 
-    /// <summary>The error for an endpoint this client cannot reach, naming the kinds it can.</summary>
-    internal static ArgumentException NotSupported(EndPoint endPoint) => new(
-        $"The vsock client connects to VmciEndPoint (vsock://CID:PORT) and HybridVsockEndPoint (hvsock:///PATH:PORT) only, not {endPoint.GetType().Name} {endPoint}.",
-        nameof(endPoint));
+    /// <summary>The one check of every client API that an endpoint can be connected to (not 'any', not another kind).</summary>
+    /// <exception cref="ArgumentException">It cannot; the message names the endpoint and the fix.</exception>
+    internal static void ThrowIfCannotConnectTo(EndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        if (!VmciEndPointParser.CanConnectTo(endPoint, out string? reason))
+        {
+            throw new ArgumentException(reason, nameof(endPoint));
+        }
+    }
 
     private static async ValueTask<Socket> ConnectAsync(VmciEndPoint endPoint, VmciConnectionFactoryOptions options, CancellationToken cancellationToken)
     {
@@ -36,10 +45,7 @@ internal static class VmciClientSocket
                 socket.SetVmciConnectTimeout(timeout);
             }
 
-            if (options.BufferSize is ulong size)
-            {
-                socket.SetVmciBufferSize(size);
-            }
+            socket.SetVmciBufferSizes(options.BufferSize);
 
             await VmciSocket.ConnectAsync(socket, endPoint, cancellationToken).ConfigureAwait(false);
             return socket;

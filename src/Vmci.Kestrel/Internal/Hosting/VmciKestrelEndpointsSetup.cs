@@ -26,7 +26,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
         {
             foreach (string url in urls.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                VmciKestrelServerOptionsExtensions.Listen(options, ParseUrl(UrlsKey, url), VmciHostingUrls.MarkFromConfiguration, UrlsKey);
+                VmciKestrelListen.Listen(options, ParseUrl(UrlsKey, url), VmciHostingUrls.MarkFromConfiguration, UrlsKey);
             }
         }
 
@@ -36,7 +36,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
             string url = endpoint["Url"] ?? throw new InvalidOperationException($"The setting {urlKey} is missing: every vsock endpoint needs a Url such as vsock://any:8080.");
             EndPoint listenOn = ParseUrl(urlKey, url);
             HttpProtocols? protocols = ParseProtocols($"{endpoint.Path}:Protocols", endpoint["Protocols"]);
-            VmciKestrelServerOptionsExtensions.Listen(options, listenOn, listen =>
+            VmciKestrelListen.Listen(options, listenOn, listen =>
             {
                 VmciHostingUrls.MarkFromConfiguration(listen);
                 if (protocols is { } p)
@@ -48,7 +48,7 @@ internal sealed class VmciKestrelEndpointsSetup(IConfiguration configuration) : 
     }
 
     private static EndPoint ParseUrl(string key, string url)
-        => VmciEndPoints.TryParse(url, out EndPoint? endPoint, out string? error)
+        => VmciEndPointParser.TryParse(url, out EndPoint? endPoint, out string? error)
             ? endPoint
             : throw new InvalidOperationException($"The setting {key} is not valid: {error} (or hvsock:///PATH:PORT for a Firecracker or Cloud Hypervisor VM's vsock socket)");
 

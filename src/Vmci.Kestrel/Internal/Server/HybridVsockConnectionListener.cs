@@ -15,36 +15,40 @@ namespace Vmci.Kestrel.Internal;
 /// <c>uds_path_PORT</c>; accepted sockets become the same Kestrel socket connections as vsock ones.
 /// </summary>
 /// <remarks>
-/// The per-peer options (<see cref="VmciTransportOptions.AllowedPeerCids"/> and the others) do not apply: the
-/// hypervisor does not say which CID or port the guest used, and the peer is always the VM that owns the socket.
+/// The peer is always the VM that owns the socket, which the hypervisor names by neither CID nor port: the
+/// connection count and the buffer budget apply per VM socket (<see cref="VmciPeerAdmission"/>), the allowed CIDs
+/// and privileged ports cannot.
 /// </remarks>
 internal sealed class HybridVsockConnectionListener : IConnectionListener
 {
     private readonly Socket _listenSocket;
     private readonly HybridVsockEndPoint _endPoint;
     private readonly SocketConnectionContextFactory _connectionFactory;
+    private readonly VmciPeerAdmission _admission;
     private readonly ILogger _logger;
     private readonly VmciAcceptLoop _acceptLoop;
     private int _unbound;
 
-    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciTransportOptions options, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    private HybridVsockConnectionListener(Socket listenSocket, HybridVsockEndPoint endPoint, VmciListenerContext context)
     {
-        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, metrics, logger);
+        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, context.Metrics, context.Logger);
         _listenSocket = listenSocket;
         _endPoint = endPoint;
-        _logger = logger;
-        _connectionFactory = VmciSocketConnectionOptions.ServerContextFactory(options, memoryPoolFactory, logger);
+        _admission = context.Admission;
+        _logger = context.Logger;
+        _connectionFactory = context.CreateConnectionFactory();
     }
 
     public EndPoint EndPoint => _endPoint;
 
-    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciTransportOptions options, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    internal static HybridVsockConnectionListener Bind(HybridVsockEndPoint endPoint, VmciListenerContext context)
     {
+        VmciTransportOptions options = context.Options;
         Socket socket = HybridVsockSocket.Listen(endPoint, options.Backlog, options.HybridSocketFileMode);
         try
         {
-            VmciTransportLog.HybridListening(logger, endPoint, endPoint.ListenPath, endPoint.Port);
-            return new HybridVsockConnectionListener(socket, endPoint, options, metrics, memoryPoolFactory, logger);
+            VmciTransportLog.HybridListening(context.Logger, endPoint, endPoint.ListenPath, endPoint.Port);
+            return new HybridVsockConnectionListener(socket, endPoint, context);
         }
         catch
         {
@@ -55,12 +59,33 @@ internal sealed class HybridVsockConnectionListener : IConnectionListener
     }
 
     public ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
-        => _acceptLoop.AcceptAsync(Wrap, cancellationToken);
+        => _acceptLoop.AcceptAsync(TryCreateConnection, cancellationToken);
 
-    private ConnectionContext Wrap(Socket accepted)
+    private ConnectionContext? TryCreateConnection(Socket accepted)
     {
-        VmciTransportLog.HybridAccepted(_logger, _endPoint);
-        return VmciConnectionContexts.Create(_connectionFactory, accepted, _endPoint, accepted: true);
+        if (!_admission.TryAdmit(_endPoint, out VmciPeerSlot? slot))
+        {
+            accepted.Dispose();
+            return null;
+        }
+
+        try
+        {
+            VmciTransportLog.HybridAccepted(_logger, _endPoint);
+            ConnectionContext connection = VmciConnectionContexts.Create(_connectionFactory, accepted, _endPoint, accepted: true);
+            if (slot is not null)
+            {
+                connection.ConnectionClosed.Register(static state => ((VmciPeerSlot)state!).Release(), slot);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            // The accept loop closes the socket; its slot is freed here.
+            slot?.Release();
+            throw;
+        }
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -16,73 +14,41 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
 {
     private readonly Socket _listenSocket;
     private readonly SocketConnectionContextFactory _connectionFactory;
-    private readonly FrozenSet<uint> _allowedPeerCids;
-    private readonly bool _requirePrivilegedPeerPort;
-    private readonly int? _maxConnectionsPerPeerCid;
-    private readonly bool _limitIsBudget;
-    private readonly long _bufferedBytesPerConnection;
-    private readonly long? _budget;
-    private readonly VmciPeerConnectionCounter _peerConnections;
+    private readonly VmciPeerAdmission _admission;
     private readonly VmciTransportMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly VmciAcceptLoop _acceptLoop;
     private int _unbound;
 
-    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    private VmciConnectionListener(Socket listenSocket, VmciEndPoint endPoint, VmciListenerContext context)
     {
-        _peerConnections = peerConnections;
-        _metrics = metrics;
         _listenSocket = listenSocket;
         EndPoint = endPoint;
-        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, metrics, logger);
-        _logger = logger;
-        _allowedPeerCids = options.AllowedPeerCids.ToFrozenSet();
-        _requirePrivilegedPeerPort = options.RequirePrivilegedPeerPort;
-        _maxConnectionsPerPeerCid = options.EffectiveConnectionsPerPeerCid();
-        // Which option set the limit, for the log: the explicit count, or the buffer budget.
-        _limitIsBudget = _maxConnectionsPerPeerCid != options.MaxConnectionsPerPeerCid;
-        _bufferedBytesPerConnection = options.BufferedBytesPerConnection();
-        _budget = options.MaxBufferedBytesPerPeerCid;
-        _connectionFactory = VmciSocketConnectionOptions.ServerContextFactory(options, memoryPoolFactory, logger);
+        _admission = context.Admission;
+        _metrics = context.Metrics;
+        _logger = context.Logger;
+        _acceptLoop = new VmciAcceptLoop(listenSocket, endPoint, context.Metrics, context.Logger);
+        _connectionFactory = context.CreateConnectionFactory();
     }
 
     /// <summary>The bound address, with the real port when <see cref="VmciPort.Any"/> was asked for.</summary>
     public EndPoint EndPoint { get; }
 
-    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    internal static VmciConnectionListener Bind(VmciEndPoint endPoint, VmciListenerContext context)
     {
-        Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => ApplyBufferSizes(s, options));
+        VmciTransportOptions options = context.Options;
+        Socket socket = VmciSocket.Listen(endPoint, options.Backlog, s => s.SetVmciBufferSizes(options.BufferSize, options.BufferMinSize, options.BufferMaxSize));
         try
         {
             var bound = (VmciEndPoint)socket.LocalEndPoint!;
-            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, metrics, memoryPoolFactory, logger);
-            VmciTransportLog.Listening(logger, bound, options.Backlog);
+            var listener = new VmciConnectionListener(socket, bound, context);
+            VmciTransportLog.Listening(context.Logger, bound, options.Backlog);
             return listener;
         }
         catch
         {
             socket.Dispose();
             throw;
-        }
-    }
-
-    private static void ApplyBufferSizes(Socket socket, VmciTransportOptions options)
-    {
-        // Max first and min next, so that a buffer size between them is not clamped by the old bounds.
-        if (options.BufferMaxSize is ulong max)
-        {
-            socket.SetVmciBufferMaxSize(max);
-        }
-
-        if (options.BufferMinSize is ulong min)
-        {
-            socket.SetVmciBufferMinSize(min);
-        }
-
-        if (options.BufferSize is ulong size)
-        {
-            // A maximum set on purpose wins over the (default) size, which would otherwise raise it.
-            socket.SetVmciBufferSize(options.BufferMaxSize is ulong limit ? Math.Min(size, limit) : size);
         }
     }
 
@@ -107,48 +73,29 @@ internal sealed partial class VmciConnectionListener : IConnectionListener
             return null;
         }
 
-        if (_allowedPeerCids.Count > 0 && !_allowedPeerCids.Contains(remote.Cid))
+        if (!_admission.TryAdmit(remote, local, out VmciPeerSlot? slot))
         {
-            VmciTransportLog.PeerRejected(_logger, remote, local, remote.Cid);
-            _metrics?.Rejected(VmciRejectionReason.PeerCidNotAllowed, remote.Cid);
             accepted.Dispose();
             return null;
         }
 
-        if (_requirePrivilegedPeerPort && !remote.IsPrivilegedPort)
+        try
         {
-            VmciTransportLog.PeerPortNotPrivileged(_logger, remote, local);
-            _metrics?.Rejected(VmciRejectionReason.PeerPortNotPrivileged, remote.Cid);
-            accepted.Dispose();
-            return null;
-        }
-
-        if (_maxConnectionsPerPeerCid is int limit && !_peerConnections.TryAdd(remote.Cid, limit))
-        {
-            if (_limitIsBudget)
+            VmciTransportLog.Accepted(_logger, remote, local);
+            ConnectionContext connection = VmciConnectionContexts.Create(_connectionFactory, accepted, local, remote);
+            if (slot is not null)
             {
-                VmciTransportLog.PeerBufferBudget(_logger, remote, local, remote.Cid, limit, _bufferedBytesPerConnection, _budget ?? 0);
-                _metrics?.Rejected(VmciRejectionReason.PeerBufferBudget, remote.Cid);
-            }
-            else
-            {
-                VmciTransportLog.PeerConnectionLimit(_logger, remote, local, remote.Cid, limit);
-                _metrics?.Rejected(VmciRejectionReason.PeerConnectionLimit, remote.Cid);
+                connection.ConnectionClosed.Register(static state => ((VmciPeerSlot)state!).Release(), slot);
             }
 
-            accepted.Dispose();
-            return null;
+            return connection;
         }
-
-        VmciTransportLog.Accepted(_logger, remote, local);
-        ConnectionContext connection = VmciConnectionContexts.Create(_connectionFactory, accepted, local, remote);
-        if (_maxConnectionsPerPeerCid is not null)
+        catch
         {
-            uint cid = remote.Cid;
-            connection.ConnectionClosed.Register(() => _peerConnections.Release(cid));
+            // A log provider or the connection setup threw: the accept loop closes the socket; its slot is freed here.
+            slot?.Release();
+            throw;
         }
-
-        return connection;
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

@@ -4,32 +4,33 @@ using System.Collections.Generic;
 namespace Vmci.Kestrel.Internal;
 
 /// <summary>
-/// Open connections per peer CID, for <see cref="VmciTransportOptions.MaxConnectionsPerPeerCid"/>. One per
-/// server (held by the listener factory), so the limit covers all of a server's vsock endpoints together;
-/// CIDs with no connection left are forgotten, so short-lived guests do not accumulate.
+/// Open connections per peer (a vsock CID, or the VM behind a hybrid vsock socket), for
+/// <see cref="VmciTransportOptions.MaxConnectionsPerPeerCid"/> and the buffer budget. Peers with no connection
+/// left are forgotten, so short-lived guests do not accumulate.
 /// </summary>
-internal sealed class VmciPeerConnectionCounter
+internal sealed class VmciPeerConnectionCounter<TPeer>(IEqualityComparer<TPeer>? comparer = null)
+    where TPeer : notnull
 {
-    private readonly ConcurrentDictionary<uint, int> _connections = new();
+    private readonly ConcurrentDictionary<TPeer, int> _connections = new(comparer);
 
-    /// <summary>Counts one more connection of <paramref name="cid"/>, unless it already has <paramref name="limit"/>.</summary>
-    public bool TryAdd(uint cid, int limit)
+    /// <summary>Counts one more connection of <paramref name="peer"/>, unless it already has <paramref name="limit"/>.</summary>
+    public bool TryAdd(TPeer peer, int limit)
     {
         while (true)
         {
-            if (_connections.TryGetValue(cid, out int current))
+            if (_connections.TryGetValue(peer, out int current))
             {
                 if (current >= limit)
                 {
                     return false;
                 }
 
-                if (_connections.TryUpdate(cid, current + 1, current))
+                if (_connections.TryUpdate(peer, current + 1, current))
                 {
                     return true;
                 }
             }
-            else if (limit > 0 && _connections.TryAdd(cid, 1))
+            else if (limit > 0 && _connections.TryAdd(peer, 1))
             {
                 return true;
             }
@@ -40,25 +41,25 @@ internal sealed class VmciPeerConnectionCounter
         }
     }
 
-    /// <summary>One connection of <paramref name="cid"/> ended.</summary>
-    public void Release(uint cid)
+    /// <summary>One connection of <paramref name="peer"/> ended.</summary>
+    public void Release(TPeer peer)
     {
-        while (_connections.TryGetValue(cid, out int current))
+        while (_connections.TryGetValue(peer, out int current))
         {
             if (current <= 1)
             {
-                if (_connections.TryRemove(new KeyValuePair<uint, int>(cid, current)))
+                if (_connections.TryRemove(new KeyValuePair<TPeer, int>(peer, current)))
                 {
                     return;
                 }
             }
-            else if (_connections.TryUpdate(cid, current - 1, current))
+            else if (_connections.TryUpdate(peer, current - 1, current))
             {
                 return;
             }
         }
     }
 
-    /// <summary>How many connections <paramref name="cid"/> has open (for tests and diagnostics).</summary>
-    public int Count(uint cid) => _connections.TryGetValue(cid, out int count) ? count : 0;
+    /// <summary>How many connections <paramref name="peer"/> has open (for tests and diagnostics).</summary>
+    public int Count(TPeer peer) => _connections.TryGetValue(peer, out int count) ? count : 0;
 }

@@ -17,7 +17,7 @@ internal sealed class VmciSocketActivationSetup : IPostConfigureOptions<KestrelS
             return;
         }
 
-        foreach (VmciInheritedListener listener in VmciSocketActivation.VsockListeners)
+        foreach (VmciActivatedSocket listener in VmciSocketActivation.VsockListeners)
         {
             options.ListenHandle((ulong)listener.FileDescriptor);
         }

@@ -9,7 +9,7 @@ namespace Vmci.Kestrel.Internal;
 /// names the process the sockets are for, LISTEN_FDS how many there are from descriptor 3 on, and
 /// LISTEN_FDNAMES their colon-separated names (FileDescriptorName=, or the socket unit's name).
 /// </summary>
-internal static class SystemdListenFds
+internal static class VmciSocketActivationEnvironment
 {
     internal const string PidVariable = "LISTEN_PID";
     internal const string CountVariable = "LISTEN_FDS";
@@ -23,7 +23,7 @@ internal static class SystemdListenFds
 
     /// <summary>The passed descriptors and their names; empty when the variables are absent or meant for another process.</summary>
     /// <exception cref="FormatException">A variable is malformed; the message names it and the fix.</exception>
-    internal static IReadOnlyList<VmciInheritedListener> Parse(string? pid, string? count, string? names, int processId)
+    internal static IReadOnlyList<VmciActivatedSocket> Parse(string? pid, string? count, string? names, int processId)
     {
         if (pid is null || count is null)
         {
@@ -53,10 +53,10 @@ internal static class SystemdListenFds
                 $"{NamesVariable} = '{names}' has {split.Length} names for {CountVariable} = {n} descriptors: every passed socket needs one name (FileDescriptorName= in the socket unit, --fdname for systemd-socket-activate).");
         }
 
-        var listeners = new VmciInheritedListener[n];
+        var listeners = new VmciActivatedSocket[n];
         for (int i = 0; i < n; i++)
         {
-            listeners[i] = new VmciInheritedListener(FirstDescriptor + i, names is null ? UnknownName : split[i]);
+            listeners[i] = new VmciActivatedSocket(FirstDescriptor + i, names is null ? UnknownName : split[i]);
         }
 
         return listeners;

@@ -6,10 +6,9 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Vmci.Kestrel.Internal;
 using Vmci.Native;
 
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>
 /// Kestrel's server transport for vsock: binds <see cref="VmciEndPoint"/>s (AF_VSOCK) and
@@ -17,20 +16,10 @@ namespace Vmci.Kestrel;
 /// VM's Unix socket) and produces pipe-based <see cref="ConnectionContext"/>s. It binds nothing else, so it sits
 /// beside the sockets transport and one server can listen on TCP and vsock at once.
 /// </summary>
-public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
-    private readonly VmciTransportOptions _options;
-    private readonly ILoggerFactory _loggerFactory;
-    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
-    private readonly VmciPeerConnectionCounter _peerConnections = new();
-    private readonly VmciInheritedListeners _inherited = new();
-    private readonly VmciTransportMetrics? _metrics;
-
-    /// <summary>Creates the factory with no metrics and <c>MemoryPool&lt;byte&gt;.Shared</c> for its connections' buffers.</summary>
-    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory)
-        : this(options, loggerFactory, meterFactory: null, memoryPoolFactory: null)
-    {
-    }
+    private readonly VmciListenerContext _context;
+    private readonly VmciActivatedListeners _activated = new();
 
     /// <summary>Creates the factory; <c>UseVmci</c> registers it for Kestrel, which supplies the meter and memory pool factories.</summary>
     /// <param name="options">The transport options.</param>
@@ -40,14 +29,13 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     /// Kestrel's pool factory: vsock connections then rent their buffers from the same pinned-block pool (eviction, metrics)
     /// as Kestrel's TCP ones; null for <c>MemoryPool&lt;byte&gt;.Shared</c>.
     /// </param>
-    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, IMemoryPoolFactory<byte>? memoryPoolFactory)
+    /// <param name="time">The clock of the refusal logs' rate limits: the host's <see cref="TimeProvider"/> if it registers one (tests do), else the system's.</param>
+    public VmciConnectionListenerFactory(IOptions<VmciTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null, IMemoryPoolFactory<byte>? memoryPoolFactory = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _options = options.Value;
-        _loggerFactory = loggerFactory;
-        _metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
-        _memoryPoolFactory = memoryPoolFactory;
+        VmciTransportMetrics? metrics = meterFactory is null ? null : new VmciTransportMetrics(meterFactory);
+        _context = new VmciListenerContext(options.Value, loggerFactory.CreateLogger("Vmci.Kestrel"), metrics, memoryPoolFactory, time);
     }
 
     /// <summary>
@@ -55,7 +43,7 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     /// (Kestrel's <c>ListenHandle</c>, <c>UseSystemd</c>) of listening vsock sockets, such as systemd passes to a
     /// socket-activated service.
     /// </summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciInheritedListeners.IsVsockHandle(endpoint, out _);
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciActivatedListeners.IsVsockHandle(endpoint, out _);
 
     /// <summary>
     /// Binds and listens on a <see cref="VmciEndPoint"/>, at the Unix socket of a <see cref="HybridVsockEndPoint"/>,
@@ -68,12 +56,11 @@ public sealed class VmciConnectionListenerFactory : IConnectionListenerFactory, 
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         cancellationToken.ThrowIfCancellationRequested();
-        ILogger logger = _loggerFactory.CreateLogger("Vmci.Kestrel");
         IConnectionListener listener = endpoint switch
         {
-            VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
-            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _options, _metrics, _memoryPoolFactory, logger),
-            _ when VmciInheritedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _inherited.Bind(fileDescriptor, _options, _peerConnections, _metrics, _memoryPoolFactory, logger),
+            VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _context),
+            HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _context),
+            _ when VmciActivatedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _activated.Bind(fileDescriptor, _context),
             _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };
         return new ValueTask<IConnectionListener>(listener);

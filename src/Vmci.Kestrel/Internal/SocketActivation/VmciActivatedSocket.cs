@@ -1,19 +1,19 @@
-namespace Vmci.Kestrel;
+namespace Vmci.Kestrel.Internal;
 
 /// <summary>A listening socket that systemd passed to this process (socket activation).</summary>
-public sealed class VmciInheritedListener
+internal sealed class VmciActivatedSocket
 {
-    internal VmciInheritedListener(int fileDescriptor, string name)
+    internal VmciActivatedSocket(int fileDescriptor, string name)
     {
         FileDescriptor = fileDescriptor;
         Name = name;
     }
 
     /// <summary>The descriptor, from 3 on.</summary>
-    public int FileDescriptor { get; }
+    internal int FileDescriptor { get; }
 
     /// <summary>Its name from LISTEN_FDNAMES (<c>FileDescriptorName=</c>, by default the socket unit's name), or <c>unknown</c>.</summary>
-    public string Name { get; }
+    internal string Name { get; }
 
     /// <summary><c>fd 3 'web'</c>.</summary>
     public override string ToString() => $"fd {FileDescriptor} '{Name}'";

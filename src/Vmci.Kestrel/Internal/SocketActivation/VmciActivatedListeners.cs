@@ -4,7 +4,6 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
 namespace Vmci.Kestrel.Internal;
@@ -13,7 +12,7 @@ namespace Vmci.Kestrel.Internal;
 /// The inherited vsock listeners of one transport, by descriptor. Kestrel's <c>UseSystemd()</c> lists every
 /// inherited socket and <c>UseVmci()</c> the vsock ones, so one descriptor may be bound twice: it is served once.
 /// </summary>
-internal sealed class VmciInheritedListeners
+internal sealed class VmciActivatedListeners
 {
     private readonly Dictionary<int, VmciConnectionListener> _served = [];
     private readonly Lock _lock = new();
@@ -22,20 +21,20 @@ internal sealed class VmciInheritedListeners
     public static bool IsVsockHandle(EndPoint endPoint, out int fileDescriptor)
     {
         fileDescriptor = endPoint is FileHandleEndPoint handle && handle.FileHandle <= int.MaxValue ? (int)handle.FileHandle : -1;
-        return fileDescriptor >= 0 && VmciSocket.IsListener(fileDescriptor);
+        return fileDescriptor >= 0 && VmciSocketActivation.IsVsockListener(fileDescriptor);
     }
 
-    public IConnectionListener Bind(int fileDescriptor, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    public IConnectionListener Bind(int fileDescriptor, VmciListenerContext context)
     {
         lock (_lock)
         {
             if (_served.TryGetValue(fileDescriptor, out VmciConnectionListener? served) && !served.IsUnbound)
             {
-                VmciTransportLog.InheritedListedTwice(logger, fileDescriptor, (VmciEndPoint)served.EndPoint);
+                VmciTransportLog.InheritedListedTwice(context.Logger, fileDescriptor, (VmciEndPoint)served.EndPoint);
                 return new AlreadyServed(served.EndPoint);
             }
 
-            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, options, peerConnections, metrics, memoryPoolFactory, logger);
+            VmciConnectionListener listener = VmciConnectionListener.Adopt(fileDescriptor, VmciSocketActivation.Find(fileDescriptor)?.Name, context);
             _served[fileDescriptor] = listener;
             return listener;
         }

@@ -1,7 +1,5 @@
 using System.Net.Sockets;
 using System.Threading;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 using Vmci.Native;
 
 namespace Vmci.Kestrel.Internal;
@@ -13,15 +11,16 @@ internal sealed partial class VmciConnectionListener
 
     /// <summary>Serves a listening vsock socket this process inherited (systemd socket activation, <c>ListenHandle</c>).</summary>
     /// <remarks>The backlog is the one its creator chose (<c>Backlog=</c> in a socket unit); the buffer sizes are set as for a bound endpoint.</remarks>
-    internal static VmciConnectionListener Adopt(int fileDescriptor, string? name, VmciTransportOptions options, VmciPeerConnectionCounter peerConnections, VmciTransportMetrics? metrics, IMemoryPoolFactory<byte>? memoryPoolFactory, ILogger logger)
+    internal static VmciConnectionListener Adopt(int fileDescriptor, string? name, VmciListenerContext context)
     {
         Socket socket = VmciSocket.AdoptListener(fileDescriptor);
         try
         {
-            ApplyBufferSizes(socket, options);
+            VmciTransportOptions options = context.Options;
+            socket.SetVmciBufferSizes(options.BufferSize, options.BufferMinSize, options.BufferMaxSize);
             VmciEndPoint bound = VmciSocket.GetLocalEndPoint(socket);
-            var listener = new VmciConnectionListener(socket, bound, options, peerConnections, metrics, memoryPoolFactory, logger);
-            VmciTransportLog.ListeningInherited(logger, bound, fileDescriptor, name ?? "(no LISTEN_FDNAMES entry)");
+            var listener = new VmciConnectionListener(socket, bound, context);
+            VmciTransportLog.ListeningInherited(context.Logger, bound, fileDescriptor, name ?? "(no LISTEN_FDNAMES entry)");
             return listener;
         }
         catch
