@@ -42,7 +42,7 @@ public sealed class VmciNotifyReceiver : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly NotifyMetrics? _metrics;
     private readonly Channel<VmciNotification> _notifications;
-    private readonly VmciPeerConnectionCounter _connections = new();
+    private readonly VmciPeerConnectionCounter<uint> _connections = new();
     private readonly VmciLogRateLimit _refusedLog = new(TimeSpan.FromSeconds(10));
     private readonly VmciLogRateLimit _acceptLog = new(TimeSpan.FromSeconds(10));
     private readonly CancellationTokenSource _stop = new();
