@@ -16,7 +16,7 @@ import sys
 import time
 
 CID_LOCAL = 1
-REQUEST = b"GET /healthz HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n"
+REQUEST = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
 def get_once(port):

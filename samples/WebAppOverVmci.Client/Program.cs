@@ -23,7 +23,7 @@ internal static class DashboardClient
             return 2;
         }
 
-        using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri("http://dashboard/"), Timeout = TimeSpan.FromSeconds(30) };
+        using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri($"http://cid-{endPoint.Cid}/"), Timeout = TimeSpan.FromSeconds(30) };
         try
         {
             using JsonDocument document = JsonDocument.Parse(await client.GetStringAsync("api/status"));

@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Vmci.Native;
 
 namespace WebAppOverVmci;
 
@@ -16,6 +19,34 @@ public sealed class DashboardOptions
 
     /// <summary>The configuration names the vsock endpoints itself, so the defaults stay out of the way.</summary>
     public bool EndpointsFromConfiguration { get; init; }
+
+    /// <summary>
+    /// The Host names the dashboard answers unless ASP.NET's <c>AllowedHosts</c> setting names others (';'-separated,
+    /// <c>*.example</c> for subdomains): the names it is reached by. The loopback names (<c>vmci forward</c> on
+    /// 127.0.0.1), <c>*.localhost</c> (the origins of <c>vmci gateway</c>), and the cid-N names of host mapping
+    /// (<c>http://cid-3:8080/</c>, <c>vmci get</c>) for CIDs 1, 2 and this VM's. Any other name, such as that of a
+    /// page whose DNS name was rebound to 127.0.0.1, gets 400 and never reads the dashboard.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultAllowedHosts() => DefaultAllowedHosts(LocalCid());
+
+    public static IReadOnlyList<string> DefaultAllowedHosts(uint? localCid)
+    {
+        IEnumerable<string> cids = new[] { "local", "host", "1", "2", localCid?.ToString(CultureInfo.InvariantCulture) }.OfType<string>().Distinct().Select(cid => "cid-" + cid);
+        return ["localhost", "*.localhost", "127.0.0.1", "[::1]", .. cids.SelectMany(name => new[] { name, name + "-to-host" })];
+    }
+
+    // Read once at start: a VM migrated to another CID is asked by its new name, which a restart (or AllowedHosts) adds.
+    private static uint? LocalCid()
+    {
+        try
+        {
+            return VmciPlatform.GetLocalCid();
+        }
+        catch (Exception ex) when (ex is VmciSocketException or PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
 
     public static DashboardOptions From(IConfiguration configuration)
     {

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,6 +47,17 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 });
 
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default));
+// Only the names the dashboard is reached by: through `vmci forward` on 127.0.0.1, a page of any site whose name
+// its DNS rebinds to 127.0.0.1 would otherwise read the dashboard. ASP.NET's host filtering runs in every
+// WebApplication and takes AllowedHosts from configuration, but allows any name when it is not set: give it the
+// dashboard's names then (see DashboardOptions.DefaultAllowedHosts).
+builder.Services.AddOptions<HostFilteringOptions>().Configure<IConfiguration>((hosts, configuration) =>
+{
+    if (configuration["AllowedHosts"] is null)
+    {
+        hosts.AllowedHosts = [.. DashboardOptions.DefaultAllowedHosts()];
+    }
+});
 builder.Services.AddSingleton<RequestLog>();
 builder.Services.AddSingleton<SystemStatus>();
 

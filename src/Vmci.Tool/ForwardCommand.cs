@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Generic;
 using System.CommandLine;
-using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -18,13 +16,16 @@ namespace Vmci.Tool;
 /// </summary>
 internal static class ForwardCommand
 {
+    /// <summary>The help of <c>--allow</c>, which <c>vmci gateway</c> shares: one rule for both (<see cref="ClientAllowList"/>).</summary>
+    public const string AllowDescription = "Client IP addresses or networks allowed to connect (10.0.2.2, 192.168.0.0/24; comma-separated or repeated); when given, only these; default: loopback only";
+
     public static Command Create()
     {
         var listen = new Option<string>("--listen") { Description = "The TCP address to listen on", DefaultValueFactory = _ => "127.0.0.1:8080" };
         var to = new Option<string>("--to") { Description = "The vsock endpoint to forward to: vsock://CID:PORT (?to-host for VMADDR_FLAG_TO_HOST), or hvsock:///SOCKET:PORT for a Firecracker or Cloud Hypervisor guest", Required = true };
-        var allow = new Option<string[]>("--allow") { Description = "Client IP addresses allowed to connect (repeatable); default: loopback only" };
+        var allow = new Option<string[]>("--allow") { Description = AllowDescription };
         var maxConnections = new Option<int>("--max-connections") { Description = "Connections open at once; more are refused (reset) until one closes", DefaultValueFactory = _ => 256 };
-        var idleTimeout = new Option<double>("--idle-timeout") { Description = "Seconds a half-closed connection may stay silent before it is closed", DefaultValueFactory = _ => 60 };
+        var idleTimeout = new Option<double>("--idle-timeout") { Description = "Seconds a connection may make no progress before it is closed: bytes waiting that the other side does not take, or one side closed and the other silent (an idle open connection is left alone)", DefaultValueFactory = _ => 60 };
         var command = new Command("forward", "Forward TCP connections to a vsock endpoint, so that TCP-only programs (browsers, curl) reach a vsock server.")
         {
             listen, to, allow, maxConnections, idleTimeout,
@@ -43,19 +44,10 @@ internal static class ForwardCommand
                 return ExitCodes.Usage;
             }
 
-            HashSet<IPAddress> allowed = [];
-            foreach (string text in result.GetValue(allow) ?? [])
+            if (!ClientAllowList.TryParse(result.GetValue(allow) ?? [], out ClientAllowList? allowed, out string? error))
             {
-                foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    if (!IPAddress.TryParse(part, out IPAddress? address))
-                    {
-                        Console.Error.WriteLine($"vmci forward: --allow '{part}' is not an IP address");
-                        return ExitCodes.Usage;
-                    }
-
-                    allowed.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
-                }
+                Console.Error.WriteLine($"vmci forward: {error}");
+                return ExitCodes.Usage;
             }
 
             if (ForwardLimits.Parse(result.GetValue(maxConnections), result.GetValue(idleTimeout)) is not { } limits)
@@ -70,7 +62,7 @@ internal static class ForwardCommand
 }
 
 /// <summary>The forwarding loop: accept, check the client, connect to vsock, pump both ways.</summary>
-internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlySet<IPAddress> allowed, ForwardLimits limits)
+internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, ClientAllowList allowed, ForwardLimits limits)
 {
     // The library's client defaults (connect timeout, vsock window), as every other client of it.
     private static readonly VmciConnectionFactoryOptions ConnectOptions = new();
@@ -125,12 +117,6 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
         return ExitCodes.Success;
     }
 
-    private bool IsAllowed(IPAddress address)
-    {
-        address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-        return allowed.Count == 0 ? IPAddress.IsLoopback(address) : allowed.Contains(address);
-    }
-
     /// <summary>Resets a connection beyond --max-connections at once, so that the client fails now instead of waiting in a queue.</summary>
     private void Refuse(Socket client, bool firstRefusal)
     {
@@ -164,48 +150,50 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
             {
                 Console.Error.WriteLine($"vmci forward: accepting connections again ({open} of {_slots.Max} open; {refused} refused while full)");
             }
+
+            // Closed only once its slot is free: a client that sees its connection end can connect again at once.
+            client.Dispose();
         }
     }
 
+    /// <summary>Serves one client; the caller closes it.</summary>
     private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
     {
-        using (client)
+        var peer = (IPEndPoint)client.RemoteEndPoint!;
+        if (!allowed.IsAllowed(peer.Address))
         {
-            var peer = (IPEndPoint)client.RemoteEndPoint!;
-            if (!IsAllowed(peer.Address))
-            {
-                Console.Error.WriteLine($"vmci forward: refused {peer}: not an allowed client (loopback only unless --allow says otherwise)");
-                return;
-            }
+            Console.Error.WriteLine($"vmci forward: refused {peer}: not an allowed client (loopback only unless --allow says otherwise)");
+            return;
+        }
 
-            Socket upstream;
-            try
-            {
-                upstream = await VmciConnectionFactory.ConnectSocketAsync(target, ConnectOptions, cancellationToken);
-            }
-            catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
-            {
-                Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        Socket upstream;
+        try
+        {
+            upstream = await VmciConnectionFactory.ConnectSocketAsync(target, ConnectOptions, cancellationToken);
+        }
+        catch (Exception ex) when (ex is VmciSocketException or HybridVsockException)
+        {
+            Console.Error.WriteLine($"vmci forward: {peer}: {ex.Message}");
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
 
-            using (upstream)
-            {
-                client.NoDelay = true;
-                await PumpBothWaysAsync(peer, client, upstream, cancellationToken);
-            }
+        using (upstream)
+        {
+            client.NoDelay = true;
+            await PumpBothWaysAsync(peer, client, upstream, cancellationToken);
         }
     }
 
     /// <summary>
-    /// Pumps both directions until both are done. Once one direction has ended (its source sent FIN, passed on), the
-    /// pair is half-open: if then no bytes move for --idle-timeout, it is closed, so that a peer that never closes
-    /// its side cannot hold a connection (and a --max-connections slot) forever. A pair with both directions open
-    /// is left alone however long it idles: keep-alive, WebSockets and long polls are the endpoints' business.
+    /// Pumps both directions until both are done, or until the pair makes no progress for --idle-timeout, whichever
+    /// side is stuck: bytes wait that the destination does not take (a guest that never reads an upload), or one
+    /// direction has ended (its source sent FIN, passed on) and the other is silent. Either would hold a
+    /// --max-connections slot forever. A pair with both directions open and nothing waiting is left alone however
+    /// long it idles: keep-alive, WebSockets and long polls are the endpoints' business.
     /// </summary>
     private async Task PumpBothWaysAsync(IPEndPoint peer, Socket client, Socket upstream, CancellationToken cancellationToken)
     {
@@ -213,18 +201,18 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
         var activity = new PairActivity(TimeProvider.System);
         Task up = PumpAsync(client, upstream, activity, pair.Token);
         Task down = PumpAsync(upstream, client, activity, pair.Token);
-        Task other = await Task.WhenAny(up, down) == up ? down : up;
-        if (!other.IsCompleted)
+        Task both = Task.WhenAll(up, down);
+        Task stalled = activity.WhenStalledAsync(limits.IdleTimeout, () => up.IsCompleted || down.IsCompleted, pair.Token);
+        if (await Task.WhenAny(both, stalled) == stalled && stalled.IsCompletedSuccessfully)
         {
-            Task idle = activity.WhenIdleAsync(limits.IdleTimeout, pair.Token);
-            if (await Task.WhenAny(other, idle) == idle && idle.IsCompletedSuccessfully)
-            {
-                Console.Error.WriteLine($"vmci forward: {peer}: closing a half-open connection after {limits.IdleTimeout.TotalSeconds:0.###} s without traffic (--idle-timeout)");
-            }
-
-            await pair.CancelAsync(); // ends the idle wait, or the silent direction
-            await other;
+            Console.Error.WriteLine(up.IsCompleted || down.IsCompleted
+                ? $"vmci forward: {peer}: closing a half-open connection after {limits.IdleTimeout.TotalSeconds:0.###} s without traffic (--idle-timeout)"
+                : $"vmci forward: {peer}: closing a stalled connection after {limits.IdleTimeout.TotalSeconds:0.###} s without progress (--idle-timeout)");
         }
+
+        await pair.CancelAsync(); // ends the stall watch, or the stuck directions
+        await both;
+        await stalled.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>
@@ -240,12 +228,14 @@ internal sealed class Forwarder(IPEndPoint listenOn, EndPoint target, IReadOnlyS
             int n;
             while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken)) > 0)
             {
-                activity.Touch();
+                activity.SendStarted();
                 int sent = 0;
                 while (sent < n)
                 {
                     sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, cancellationToken);
                 }
+
+                activity.SendEnded();
             }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)

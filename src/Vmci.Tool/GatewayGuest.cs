@@ -1,11 +1,10 @@
 using System;
 using System.Buffers;
-using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.IO;
-using System.Linq;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Vmci.Native;
 
 namespace Vmci.Tool;
@@ -14,11 +13,13 @@ namespace Vmci.Tool;
 /// A guest behind <c>vmci gateway</c>: its own browser origin, <c>http://LABEL.localhost:PORT/</c>, and the vsock
 /// endpoint of its web server (a <see cref="VmciEndPoint"/>, or a <see cref="HybridVsockEndPoint"/> for a Firecracker
 /// or Cloud Hypervisor guest). <c>--guests 3</c> gives label <c>cid-3</c> (path id <c>3</c>);
-/// <c>--guests hvsock:///run/fc-1.vsock:8080</c> gives <c>fc-1-vsock</c>; <c>--guest web=vsock://3:8080</c> gives
+/// <c>--guests hvsock:///run/fc-1.vsock:8080</c> gives <c>run-fc-1-vsock</c>; <c>--guest web=vsock://3:8080</c> gives
 /// label and path id <c>web</c>.
 /// </summary>
 internal sealed record GatewayGuest(string Label, string PathId, EndPoint EndPoint)
 {
+    private const int MaxLabelLength = 63;
+
     /// <summary>The label prefix of guests named by CID; reserved, so a named guest cannot take a CID's origin.</summary>
     public const string CidLabelPrefix = "cid-";
 
@@ -35,24 +36,43 @@ internal sealed record GatewayGuest(string Label, string PathId, EndPoint EndPoi
         => new(CidLabelPrefix + cid.ToString(CultureInfo.InvariantCulture), cid.ToString(CultureInfo.InvariantCulture),
             new VmciEndPoint(cid, port, toHost ? VmciEndPointFlags.ToHost : VmciEndPointFlags.None));
 
-    /// <summary>Names hybrid guests after their socket files (<c>fc-1.vsock</c> becomes <c>fc-1-vsock</c>), as unique DNS labels.</summary>
-    public static IEnumerable<GatewayGuest> ForHybrid(IReadOnlyList<HybridVsockEndPoint> endPoints)
+    /// <summary>
+    /// Names a hybrid guest after its whole socket path (<c>/run/fc-1.vsock</c> becomes <c>run-fc-1-vsock</c>), so
+    /// that the guest keeps its origin, and with it its cookies and storage, whatever the command line's order.
+    /// A path too long for a DNS label keeps its end and gains a hash of the whole path.
+    /// </summary>
+    public static GatewayGuest ForHybrid(HybridVsockEndPoint endPoint)
     {
-        var taken = new HashSet<string>(StringComparer.Ordinal);
-        foreach (HybridVsockEndPoint endPoint in endPoints)
-        {
-            string name = new string(Path.GetFileName(endPoint.UdsPath).ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
-            // A label starts with a letter, and cid-... belongs to the guests named by CID.
-            name = name.Length == 0 || !char.IsAsciiLetterLower(name[0]) || name.StartsWith(CidLabelPrefix, StringComparison.Ordinal) ? $"vm-{name}".TrimEnd('-') : name;
-            name = name.Length > 56 ? name[..56].TrimEnd('-') : name;
-            string unique = name;
-            for (int n = 2; !taken.Add(unique); n++)
-            {
-                unique = string.Create(CultureInfo.InvariantCulture, $"{name}-{n}");
-            }
+        string label = LabelOfPath(endPoint.UdsPath);
+        return new GatewayGuest(label, label, endPoint);
+    }
 
-            yield return new GatewayGuest(unique, unique, endPoint);
+    internal static string LabelOfPath(string path)
+    {
+        var name = new StringBuilder(path.Length);
+        foreach (char c in path.ToLowerInvariant())
+        {
+            bool keep = char.IsAsciiLetterOrDigit(c);
+            if (keep || (name.Length > 0 && name[^1] != '-'))
+            {
+                name.Append(keep ? c : '-');
+            }
         }
+
+        string label = name.ToString().TrimEnd('-');
+        // A label starts with a letter, and cid-... belongs to the guests named by CID.
+        if (label.Length == 0 || !char.IsAsciiLetterLower(label[0]) || label.StartsWith(CidLabelPrefix, StringComparison.Ordinal))
+        {
+            label = $"vm-{label}".TrimEnd('-');
+        }
+
+        if (label.Length > MaxLabelLength)
+        {
+            string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..8];
+            label = $"vm-{hash}-{label[^(MaxLabelLength - 12)..].TrimStart('-')}";
+        }
+
+        return label;
     }
 
     /// <summary>Parses <c>NAME=vsock://CID:PORT</c>; NAME is a DNS label that starts with a letter and is not <c>cid-...</c>.</summary>
@@ -81,7 +101,7 @@ internal sealed record GatewayGuest(string Label, string PathId, EndPoint EndPoi
 
     // A DNS label (RFC 1123) that cannot be read as a number, so /vm/NAME/ never looks like a CID.
     private static bool IsLabel(string name)
-        => name.Length is > 0 and <= 63 && char.IsAsciiLetterLower(name[0]) && name[^1] != '-'
+        => name.Length is > 0 and <= MaxLabelLength && char.IsAsciiLetterLower(name[0]) && name[^1] != '-'
             && name.AsSpan().IndexOfAnyExcept(LabelChars) < 0;
 
     private static readonly SearchValues<char> LabelChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");

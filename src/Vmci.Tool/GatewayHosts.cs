@@ -45,12 +45,9 @@ internal sealed class GatewayHosts
 
     public GatewayHosts(IReadOnlyList<GatewayGuest> guests)
     {
-        Guests = guests;
         _byLabel = guests.ToDictionary(g => g.Label, StringComparer.OrdinalIgnoreCase);
         _byPathId = guests.ToDictionary(g => g.PathId, StringComparer.OrdinalIgnoreCase);
     }
-
-    public IReadOnlyList<GatewayGuest> Guests { get; }
 
     public GatewayHostMatch Match(HostString host)
     {

@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -44,65 +46,90 @@ internal static class GetCommand
 
     private static async Task<int> RunAsync(GetRequest options, CancellationToken cancellationToken)
     {
-        if (!VsockUrl.TryParse(options.Url, out VsockUrl? url, out string? error))
+        if (!TryResolveTarget(options, out VsockUrl? url, out EndPoint? target))
         {
-            Console.Error.WriteLine($"vmci get: {error}");
             return ExitCodes.Usage;
-        }
-
-        if (options.ConnectTimeout <= TimeSpan.Zero)
-        {
-            Console.Error.WriteLine("vmci get: --connect-timeout must be above 0 seconds");
-            return ExitCodes.Usage;
-        }
-
-        EndPoint target = url.EndPoint;
-        if (options.ToHost)
-        {
-            if (target is not VmciEndPoint vsock)
-            {
-                Console.Error.WriteLine("vmci get: --to-host is a flag of vsock:// endpoints; an hvsock:// one goes through the VM's socket on this host");
-                return ExitCodes.Usage;
-            }
-
-            target = new VmciEndPoint(vsock.Cid, vsock.Port, vsock.Flags | VmciEndPointFlags.ToHost);
         }
 
         using var client = new HttpClient(VmciHttp.CreateHandler(target, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout }))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+        using HttpRequestMessage request = CreateRequest(options, url, target);
+        if (await AddBodyAndHeadersAsync(request, options, cancellationToken) is int badRequest)
+        {
+            return badRequest;
+        }
+
+        if (options.Verbose)
+        {
+            WriteRequest(request, target, url);
+        }
+
+        (HttpResponseMessage? response, int exitCode) = await SendAsync(client, request, target, url, cancellationToken);
+        if (response is null)
+        {
+            return exitCode;
+        }
+
+        using (response)
+        {
+            return await ReceiveAsync(response, options, target, url, cancellationToken);
+        }
+    }
+
+    /// <summary>The URL and the endpoint it names (with --to-host applied); false after saying what is wrong.</summary>
+    private static bool TryResolveTarget(GetRequest options, [NotNullWhen(true)] out VsockUrl? url, [NotNullWhen(true)] out EndPoint? target)
+    {
+        target = null;
+        if (!VsockUrl.TryParse(options.Url, out url, out string? error))
+        {
+            Console.Error.WriteLine($"vmci get: {error}");
+            return false;
+        }
+
+        if (options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            Console.Error.WriteLine("vmci get: --connect-timeout must be above 0 seconds");
+            return false;
+        }
+
+        target = url.EndPoint;
+        if (options.ToHost)
+        {
+            if (target is not VmciEndPoint vsock)
+            {
+                Console.Error.WriteLine("vmci get: --to-host is a flag of vsock:// endpoints; an hvsock:// one goes through the VM's socket on this host");
+                return false;
+            }
+
+            target = new VmciEndPoint(vsock.Cid, vsock.Port, vsock.Flags | VmciEndPointFlags.ToHost);
+        }
+
+        return true;
+    }
+
+    private static HttpRequestMessage CreateRequest(GetRequest options, VsockUrl url, EndPoint target)
+    {
         // The Host header carries the port only where a URL can (up to 65535). A hybrid guest has no CID here.
         (string hostName, uint port) = target is VmciEndPoint cid ? (VmciHttp.CidHostName(cid), cid.Port) : ("localhost", ((HybridVsockEndPoint)target).Port);
-        string host = port <= ushort.MaxValue ? $"{hostName}:{port}" : hostName;
-        using var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{hostName}{url.PathAndQuery}"))
+        var request = new HttpRequestMessage(new HttpMethod(options.Method ?? (options.Data is null ? "GET" : "POST")), new Uri($"http://{hostName}{url.PathAndQuery}"))
         {
             Version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        request.Headers.Host = host;
+        request.Headers.Host = port <= ushort.MaxValue ? $"{hostName}:{port}" : hostName;
+        return request;
+    }
+
+    /// <summary>-d and -H; null, or the usage exit code after saying what is wrong.</summary>
+    private static async Task<int?> AddBodyAndHeadersAsync(HttpRequestMessage request, GetRequest options, CancellationToken cancellationToken)
+    {
         try
         {
             if (options.Data is { } data)
             {
                 request.Content = new ByteArrayContent(await ReadDataAsync(data, cancellationToken));
-            }
-
-            foreach (string header in options.Headers)
-            {
-                int colon = header.IndexOf(':', StringComparison.Ordinal);
-                if (colon <= 0)
-                {
-                    Console.Error.WriteLine($"vmci get: the header '{header}' is not 'Name: value'");
-                    return ExitCodes.Usage;
-                }
-
-                string name = header[..colon].Trim(), value = header[(colon + 1)..].Trim();
-                if (!request.Headers.TryAddWithoutValidation(name, value))
-                {
-                    request.Content ??= new ByteArrayContent([]);
-                    request.Content.Headers.TryAddWithoutValidation(name, value);
-                }
             }
         }
         catch (IOException ex)
@@ -111,67 +138,92 @@ internal static class GetCommand
             return ExitCodes.Usage;
         }
 
-        if (options.Verbose)
+        foreach (string header in options.Headers)
         {
-            Console.Error.WriteLine($"* connecting to {target} over {(target is HybridVsockEndPoint ? "hybrid vsock" : "vsock")}");
-            Console.Error.WriteLine($"> {request.Method} {url.PathAndQuery} HTTP/{request.Version}");
-            foreach (var (name, values) in request.Headers.Concat(request.Content?.Headers ?? Enumerable.Empty<System.Collections.Generic.KeyValuePair<string, System.Collections.Generic.IEnumerable<string>>>()))
+            int colon = header.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
             {
-                Console.Error.WriteLine($"> {name}: {string.Join(", ", values)}");
+                Console.Error.WriteLine($"vmci get: the header '{header}' is not 'Name: value'");
+                return ExitCodes.Usage;
+            }
+
+            string name = header[..colon].Trim(), value = header[(colon + 1)..].Trim();
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content ??= new ByteArrayContent([]);
+                request.Content.Headers.TryAddWithoutValidation(name, value);
             }
         }
 
-        HttpResponseMessage response;
+        return null;
+    }
+
+    private static void WriteRequest(HttpRequestMessage request, EndPoint target, VsockUrl url)
+    {
+        Console.Error.WriteLine($"* connecting to {target} over {(target is HybridVsockEndPoint ? "hybrid vsock" : "vsock")}");
+        Console.Error.WriteLine($"> {request.Method} {url.PathAndQuery} HTTP/{request.Version}");
+        WriteHeaders('>', request.Headers.Concat(request.Content?.Headers ?? Enumerable.Empty<KeyValuePair<string, IEnumerable<string>>>()));
+    }
+
+    private static void WriteHeaders(char direction, IEnumerable<KeyValuePair<string, IEnumerable<string>>> headers)
+    {
+        foreach (var (name, values) in headers)
+        {
+            Console.Error.WriteLine($"{direction} {name}: {string.Join(", ", values)}");
+        }
+    }
+
+    /// <summary>The response (headers read), or null and the exit code that says why there is none.</summary>
+    private static async Task<(HttpResponseMessage? Response, int ExitCode)> SendAsync(HttpClient client, HttpRequestMessage request, EndPoint target, VsockUrl url, CancellationToken cancellationToken)
+    {
         try
         {
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            return (await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), ExitCodes.Success);
         }
         catch (HttpRequestException ex) when (ex.InnerException is VmciSocketException or HybridVsockException)
         {
             var failure = (SocketException)ex.InnerException;
             Console.Error.WriteLine($"vmci get: cannot connect: {failure.Message}");
-            return failure.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect;
+            return (null, failure.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect);
         }
         catch (HttpRequestException ex)
         {
             Console.Error.WriteLine($"vmci get: the request to {target}{url.PathAndQuery} failed: {Describe(ex)}");
+            return (null, ExitCodes.Failure);
+        }
+    }
+
+    /// <summary>Writes the body where it goes (and the headers with -v); the exit code says how it went.</summary>
+    private static async Task<int> ReceiveAsync(HttpResponseMessage response, GetRequest options, EndPoint target, VsockUrl url, CancellationToken cancellationToken)
+    {
+        if (options.Verbose)
+        {
+            Console.Error.WriteLine($"< HTTP/{response.Version} {(int)response.StatusCode} {response.ReasonPhrase}");
+            WriteHeaders('<', response.Headers.Concat(response.Content.Headers));
+        }
+
+        try
+        {
+            await CopyBodyAsync(response, options, cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"vmci get: the response from {target} broke off: {ex.Message}");
             return ExitCodes.Failure;
         }
-
-        using (response)
+        catch (UnauthorizedAccessException ex)
         {
-            if (options.Verbose)
-            {
-                Console.Error.WriteLine($"< HTTP/{response.Version} {(int)response.StatusCode} {response.ReasonPhrase}");
-                foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-                {
-                    Console.Error.WriteLine($"< {name}: {string.Join(", ", values)}");
-                }
-            }
-
-            try
-            {
-                await CopyBodyAsync(response, options, cancellationToken);
-            }
-            catch (IOException ex)
-            {
-                Console.Error.WriteLine($"vmci get: the response from {target} broke off: {ex.Message}");
-                return ExitCodes.Failure;
-            }
-            catch (UnauthorizedAccessException ex)
-            {
-                Console.Error.WriteLine($"vmci get: cannot write {options.Output?.FullName}: {ex.Message}");
-                return ExitCodes.WriteError;
-            }
-
-            if ((int)response.StatusCode >= 400)
-            {
-                Console.Error.WriteLine($"vmci get: {target}{url.PathAndQuery} answered {(int)response.StatusCode} {response.ReasonPhrase}");
-                return ExitCodes.HttpError;
-            }
-
-            return ExitCodes.Success;
+            Console.Error.WriteLine($"vmci get: cannot write {options.Output?.FullName}: {ex.Message}");
+            return ExitCodes.WriteError;
         }
+
+        if ((int)response.StatusCode >= 400)
+        {
+            Console.Error.WriteLine($"vmci get: {target}{url.PathAndQuery} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            return ExitCodes.HttpError;
+        }
+
+        return ExitCodes.Success;
     }
 
     private static async Task CopyBodyAsync(HttpResponseMessage response, GetRequest options, CancellationToken cancellationToken)

@@ -4,20 +4,47 @@ using System.Threading.Tasks;
 
 namespace Vmci.Tool;
 
-/// <summary>When bytes last moved through a forwarded pair, in either direction: the clock of the half-open idle timeout.</summary>
+/// <summary>
+/// The clock of <c>vmci forward</c>'s --idle-timeout for one pair: when bytes last moved in either direction, and
+/// whether a direction holds bytes its destination has not taken yet (a send in progress).
+/// </summary>
 internal sealed class PairActivity(TimeProvider time)
 {
     private long _last = time.GetTimestamp();
+    private int _sending;
 
-    public void Touch() => Volatile.Write(ref _last, time.GetTimestamp());
-
-    /// <summary>Completes once no bytes have moved for <paramref name="timeout"/>; traffic in between pushes it back.</summary>
-    public async Task WhenIdleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>A direction read bytes and starts passing them on; the send may wait for a destination that does not read.</summary>
+    public void SendStarted()
     {
-        TimeSpan idle;
-        while ((idle = time.GetElapsedTime(Volatile.Read(ref _last))) < timeout)
+        Interlocked.Increment(ref _sending);
+        Touch();
+    }
+
+    /// <summary>The destination took all the bytes of the send.</summary>
+    public void SendEnded()
+    {
+        Interlocked.Decrement(ref _sending);
+        Touch();
+    }
+
+    /// <summary>
+    /// Completes once no bytes have moved for <paramref name="timeout"/> while the pair is stuck: a send is waiting,
+    /// or <paramref name="halfOpen"/> says one direction has ended. An idle pair with both directions open and
+    /// nothing waiting is checked again a timeout later; traffic in between pushes the check back.
+    /// </summary>
+    public async Task WhenStalledAsync(TimeSpan timeout, Func<bool> halfOpen, CancellationToken cancellationToken)
+    {
+        while (true)
         {
-            await Task.Delay(timeout - idle, time, cancellationToken);
+            TimeSpan idle = time.GetElapsedTime(Volatile.Read(ref _last));
+            if (idle >= timeout && (Volatile.Read(ref _sending) > 0 || halfOpen()))
+            {
+                return;
+            }
+
+            await Task.Delay(idle >= timeout ? timeout : timeout - idle, time, cancellationToken);
         }
     }
+
+    private void Touch() => Volatile.Write(ref _last, time.GetTimestamp());
 }

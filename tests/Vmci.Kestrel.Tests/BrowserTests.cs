@@ -51,7 +51,7 @@ public sealed class BrowserTests
     /// secret with fetch and through an iframe. The browser must refuse both (same-origin policy; B sends no CORS
     /// headers), while the same reads of A's own secret succeed, and B must have been asked (so the gateway routed
     /// them and the browser, not a routing failure, kept the answer from A's script). A cookie A sets for all of
-    /// localhost must stay A's.
+    /// localhost must stay A's, and A may not register a service worker.
     /// </summary>
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Gateway_KeepsOneGuestsPageFromReadingAnothersPages()
@@ -67,6 +67,8 @@ public sealed class BrowserTests
                 return Results.Content(AttackerPage, "text/html; charset=utf-8");
             });
             app.MapGet("/secret", () => Results.Content("secret of A", "text/html; charset=utf-8"));
+            // A service worker would outlive the guest: it keeps answering for its origin whoever holds it next.
+            app.MapGet("/sw.js", () => Results.Content("self.addEventListener('fetch', e => e.respondWith(new Response('owned')));", "text/javascript"));
         });
         await using VsockServer guestB = await VsockServer.StartAsync(app => app.MapGet("/secret", () =>
         {
@@ -93,6 +95,7 @@ public sealed class BrowserTests
         Assert.Equal("read: secret of A", results["frameOwn"]);
         Assert.StartsWith("blocked: TypeError", results["fetchOther"], StringComparison.Ordinal);
         Assert.StartsWith("blocked: ", results["frameOther"], StringComparison.Ordinal);
+        Assert.StartsWith("blocked: ", results["serviceWorker"], StringComparison.Ordinal);
         Assert.True(Volatile.Read(ref secretsOfB) >= 2, $"guest B's /secret was asked {secretsOfB} times; the fetch and the iframe should both have reached it");
     }
 
@@ -114,6 +117,7 @@ public sealed class BrowserTests
           const results = { fetchOwn: await get('/secret'), fetchOther: await get(other) };
           results.frameOwn = read(await frame('/secret'));
           results.frameOther = read(await frame(other));
+          try { await navigator.serviceWorker.register('/sw.js'); results.serviceWorker = 'registered'; } catch (e) { results.serviceWorker = 'blocked: ' + e.name + ' ' + e.message; }
           window.results = results;
         })();
         </script></body></html>

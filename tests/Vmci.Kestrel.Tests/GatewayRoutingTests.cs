@@ -72,6 +72,28 @@ public sealed class GatewayRoutingTests
     public void GuestCookies_AreMadeHostOnly(string setCookie, string expected)
         => Assert.Equal(expected, GuestTransformer.HostOnly(setCookie));
 
+    [Theory]
+    [InlineData("/run/fc-1.vsock", "run-fc-1-vsock")]
+    [InlineData("/run/vms/Web_1/fc.vsock", "run-vms-web-1-fc-vsock")]
+    [InlineData("/9/cid-3", "vm-9-cid-3")]
+    [InlineData("/cid-3.sock", "vm-cid-3-sock")]
+    [InlineData("/---/x", "x")]
+    public void HybridGuests_AreNamedAfterTheWholeSocketPath(string path, string label)
+        => Assert.Equal(label, GatewayGuest.ForHybrid(new HybridVsockEndPoint(path, 8080)).Label);
+
+    [Fact]
+    public void HybridGuests_WithLongPaths_KeepTheEndAndAHashOfTheWhole()
+    {
+        string deep = "/var/lib/firecracker/" + new string('d', 80) + "/one/fc.vsock";
+        string other = "/var/lib/firecracker/" + new string('e', 80) + "/one/fc.vsock";
+
+        string label = GatewayGuest.ForHybrid(new HybridVsockEndPoint(deep, 80)).Label;
+
+        Assert.Equal(63, label.Length);
+        Assert.Matches("^vm-[0-9a-f]{8}-d+-one-fc-vsock$", label);
+        Assert.NotEqual(label, GatewayGuest.ForHybrid(new HybridVsockEndPoint(other, 80)).Label);
+    }
+
     [Fact]
     public void NamedGuests_AreDnsLabels_AndNotCids()
     {
@@ -87,7 +109,7 @@ public sealed class GatewayRoutingTests
     [Fact]
     public async Task Gateway_AnswersRejectedHostsUnknownGuestsAndRedirects_WithoutAGuest()
     {
-        await using WebApplication gateway = GatewayCommand.Build(new IPEndPoint(IPAddress.Loopback, 0), [Cid3, Web], TimeSpan.FromSeconds(2));
+        await using WebApplication gateway = GatewayCommand.Build(new GatewaySettings(new IPEndPoint(IPAddress.Loopback, 0), [Cid3, Web], TimeSpan.FromSeconds(2), ClientAllowList.LoopbackOnly));
         await gateway.StartAsync(TestContext.Current.CancellationToken);
         var address = new Uri(gateway.Urls.First());
         int port = address.Port;

@@ -75,21 +75,23 @@ public sealed class HybridVsockToolTests
         await using var muxer = HybridVsockMuxer.Start();
         int port = ExternalProcess.FreeTcpPort();
         using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", $"1,hvsock://{muxer.UdsPath}:{guest.Target.Port}", "--guest-port", guest.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await gateway.WaitForLineAsync("vmci gateway: serving guests 1, fc-vsock");
+        // Named after the whole socket path: /tmp/hv-1234abcd/fc.vsock is tmp-hv-1234abcd-fc-vsock.
+        string label = string.Join('-', muxer.UdsPath.ToLowerInvariant().Split(['/', '.'], StringSplitOptions.RemoveEmptyEntries));
+        await gateway.WaitForLineAsync($"vmci gateway: serving guests 1, {label}");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
 
-        // Each guest on its own origin: the hybrid guest is named after its socket file.
-        string viaHybrid = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"fc-vsock.localhost:{port}")).Content.ReadAsStringAsync(Ct);
+        // Each guest on its own origin: the hybrid guest is named after its socket path.
+        string viaHybrid = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"{label}.localhost:{port}")).Content.ReadAsStringAsync(Ct);
         string viaCid = await (await GatewayRoutingTests.GetAsync(client, "/echo", $"cid-1.localhost:{port}")).Content.ReadAsStringAsync(Ct);
-        using HttpResponseMessage redirect = await GatewayRoutingTests.GetAsync(client, "/vm/fc-vsock/echo", $"localhost:{port}");
+        using HttpResponseMessage redirect = await GatewayRoutingTests.GetAsync(client, $"/vm/{label}/echo", $"localhost:{port}");
         string index = await (await GatewayRoutingTests.GetAsync(client, "/", $"localhost:{port}")).Content.ReadAsStringAsync(Ct);
         string guests = await (await GatewayRoutingTests.GetAsync(client, "/api/guests", $"localhost:{port}")).Content.ReadAsStringAsync(Ct);
 
         Assert.Equal("/echo from cid 1", viaHybrid);
         Assert.Equal("/echo from cid 1", viaCid);
-        Assert.Equal($"http://fc-vsock.localhost:{port}/echo", redirect.Headers.Location?.OriginalString);
-        Assert.Contains($"href=\"http://fc-vsock.localhost:{port}/\"", index, StringComparison.Ordinal);
-        Assert.Contains("\"guest\":\"fc-vsock\",\"cid\":null,\"reachable\":true", guests, StringComparison.Ordinal);
+        Assert.Equal($"http://{label}.localhost:{port}/echo", redirect.Headers.Location?.OriginalString);
+        Assert.Contains($"href=\"http://{label}.localhost:{port}/\"", index, StringComparison.Ordinal);
+        Assert.Contains($"\"guest\":\"{label}\",\"cid\":null,\"reachable\":true", guests, StringComparison.Ordinal);
         Assert.Contains("\"guest\":\"cid-1\",\"cid\":1,\"reachable\":true", guests, StringComparison.Ordinal);
     }
 

@@ -32,9 +32,9 @@ public sealed class NativeAotTests
         var target = new VmciEndPoint(VmciCid.Local, port);
         VsockGuard.EnsureMayConnect(target);
 
-        string health = await NcatAsync(target, "GET /healthz HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
+        string health = await NcatAsync(target, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         string page = await CurlAsync(target, "/");
-        string status = await SocatAsync(target, "GET /api/status HTTP/1.1\r\nHost: vm\r\nConnection: close\r\n\r\n");
+        string status = await SocatAsync(target, "GET /api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         JsonElement[] events = await ServerSentEventsAsync(target, count: 2);
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", health, StringComparison.Ordinal);

@@ -29,8 +29,8 @@ public sealed class SampleIntegrationTests
         var http1 = new VmciEndPoint(VmciCid.Local, port);
         var http2 = new VmciEndPoint(VmciCid.Local, port + 1);
         VsockGuard.EnsureMayConnect(http1);
-        using var client = new HttpClient(VmciHttp.CreateHandler(http1)) { BaseAddress = new Uri("http://my-vm/") };
-        using var h2Client = new HttpClient(VmciHttp.CreateHandler(http2)) { BaseAddress = new Uri("http://my-vm/"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var client = new HttpClient(VmciHttp.CreateHandler(http1)) { BaseAddress = new Uri("http://cid-local/") };
+        using var h2Client = new HttpClient(VmciHttp.CreateHandler(http2)) { BaseAddress = new Uri("http://cid-local/"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
 
         string health = await client.GetStringAsync("/healthz", Ct);
         string page = await client.GetStringAsync("/", Ct);
@@ -52,6 +52,55 @@ public sealed class SampleIntegrationTests
         Assert.All(callers, c => Assert.Equal(1u, c.GetProperty("peerCid").GetUInt32()));
         Assert.Equal(HttpVersion.Version20, overH2.Version);
         Assert.Equal("HTTP/2", statusH2.RootElement.GetProperty("you").GetProperty("protocol").GetString());
+    }
+
+    /// <summary>
+    /// DNS rebinding: a page of attacker.example, whose name then resolves to 127.0.0.1, calls `vmci forward` on this
+    /// machine with its own name as Host. The dashboard answers only the names it is reached by: loopback names,
+    /// *.localhost (the gateway's origins), and the cid-N forms of host mapping.
+    /// </summary>
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Dashboard_AnswersOnlyTheHostNamesItIsReachedBy_AlsoThroughForward()
+    {
+        await using WebApplicationFactory<Program> factory = SampleDashboard.Start(out uint port);
+        int forwardPort = ExternalProcess.FreeTcpPort();
+        using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{forwardPort}", "--to", $"vsock://1:{port}"]);
+        await forward.WaitForLineAsync("vmci forward: listening on");
+        using var tcp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{forwardPort}/"), Timeout = TimeSpan.FromSeconds(60) };
+        using var vsock = new HttpClient(VmciHttp.CreateHandler(new VmciEndPoint(VmciCid.Local, port))) { BaseAddress = new Uri("http://localhost/"), Timeout = TimeSpan.FromSeconds(60) };
+
+        async Task<int> StatusAsync(HttpClient client, string host)
+        {
+            using HttpResponseMessage response = await GatewayRoutingTests.GetAsync(client, "/api/status", host);
+            return (int)response.StatusCode;
+        }
+
+        Assert.Equal(400, await StatusAsync(tcp, $"attacker.example:{forwardPort}"));
+        Assert.Equal(400, await StatusAsync(tcp, $"localhost.attacker.example:{forwardPort}"));
+        Assert.Equal(200, await StatusAsync(tcp, $"127.0.0.1:{forwardPort}"));
+        Assert.Equal(200, await StatusAsync(tcp, $"localhost:{forwardPort}"));
+        Assert.Equal(200, await StatusAsync(tcp, $"[::1]:{forwardPort}"));
+        Assert.Equal(200, await StatusAsync(tcp, "cid-1.localhost:8080"));
+        Assert.Equal(200, await StatusAsync(vsock, "cid-1"));
+        Assert.Equal(200, await StatusAsync(vsock, "cid-local:8080"));
+        Assert.Equal(400, await StatusAsync(vsock, "my-vm"));
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Dashboard_TakesItsHostNamesFromAllowedHosts()
+    {
+        await using WebApplicationFactory<Program> factory = SampleDashboard.Start(out uint port, ("AllowedHosts", "dashboard.example;*.vms.example"));
+        using var vsock = new HttpClient(VmciHttp.CreateHandler(new VmciEndPoint(VmciCid.Local, port))) { BaseAddress = new Uri("http://localhost/"), Timeout = TimeSpan.FromSeconds(60) };
+
+        async Task<int> StatusAsync(string host)
+        {
+            using HttpResponseMessage response = await GatewayRoutingTests.GetAsync(vsock, "/healthz", host);
+            return (int)response.StatusCode;
+        }
+
+        Assert.Equal(200, await StatusAsync("dashboard.example"));
+        Assert.Equal(200, await StatusAsync("vm3.vms.example:8080"));
+        Assert.Equal(400, await StatusAsync("localhost"));
     }
 
     [VsockFact(VsockNeeds.Loopback)]

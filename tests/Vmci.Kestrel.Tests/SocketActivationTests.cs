@@ -167,7 +167,7 @@ public sealed class SocketActivationTests
     {
         var target = new VmciEndPoint(VmciCid.Local, port);
         VsockGuard.EnsureMayConnect(target);
-        return new HttpClient(VmciHttp.CreateHandler(target)) { BaseAddress = new Uri("http://dashboard.vsock/"), Timeout = TimeSpan.FromMinutes(2) };
+        return new HttpClient(VmciHttp.CreateHandler(target)) { BaseAddress = new Uri("http://localhost/"), Timeout = TimeSpan.FromMinutes(2) };
     }
 
     private static async Task<JsonElement> StatusAsync(HttpClient client, string path)

@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
@@ -239,6 +241,100 @@ public sealed class VmciToolTests
         }
     }
 
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Forward_ClosesAPairStuckOnAGuestThatNeverReadsTheUpload_AndFreesItsSlot()
+    {
+        (Socket listener, VmciEndPoint target) = TestSockets.ListenOnLoopback();
+        using (listener)
+        {
+            int port = ExternalProcess.FreeTcpPort();
+            using ToolProcess forward = ToolProcess.Start(["forward", "--listen", $"127.0.0.1:{port}", "--to", $"vsock://1:{target.Port}", "--idle-timeout", "1", "--max-connections", "1"]);
+            await forward.WaitForLineAsync("vmci forward: listening on");
+            using Socket uploader = await ConnectTcpAsync(port);
+            // The guest accepts and then never reads and never closes: both directions stay open, the upload stalls.
+            using Socket guest = await listener.AcceptAsync(Ct).AsTask().WaitAsync(HangGuard, Ct);
+            Task<SocketException> upload = Task.Run(async () =>
+            {
+                byte[] chunk = new byte[64 * 1024];
+                try
+                {
+                    while (true)
+                    {
+                        await uploader.SendAsync(chunk, SocketFlags.None, Ct);
+                    }
+                }
+                catch (SocketException ex)
+                {
+                    return ex;
+                }
+            }, Ct);
+
+            // Without the timeout the upload would wait for the guest forever, and hold the only slot.
+            await forward.WaitForLineAsync("closing a stalled connection after 1 s without progress (--idle-timeout)");
+            SocketException ended = await upload.WaitAsync(HangGuard, Ct);
+            using Socket next = await ConnectTcpAsync(port);
+            using Socket served = await listener.AcceptAsync(Ct).AsTask().WaitAsync(HangGuard, Ct);
+            await SendAsync(next, "next");
+
+            // Reset (ECONNRESET), or EPIPE when the reset arrived between two sends: either way the upload was ended.
+            Assert.Contains(ended.SocketErrorCode, new[] { SocketError.ConnectionReset, SocketError.Shutdown });
+            Assert.Equal("next", await ReceiveExactlyAsync(served, 4));
+        }
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Gateway_ProbesAGuestWhoseHealthzNeverEnds_WithBoundedMemory()
+    {
+        long written = 0;
+        await using VsockServer guest = await VsockServer.StartAsync(
+            app => app.MapGet("/healthz", async (HttpContext c) =>
+            {
+                byte[] chunk = new byte[64 * 1024];
+                try
+                {
+                    // Until the prober goes away (Kestrel discards writes after an abort rather than failing them).
+                    while (!c.RequestAborted.IsCancellationRequested)
+                    {
+                        await c.Response.Body.WriteAsync(chunk, c.RequestAborted);
+                        Interlocked.Add(ref written, chunk.Length);
+                    }
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException)
+                {
+                    // The prober went away.
+                }
+            }),
+            port: VsockServer.UrlSafePort());
+        int port = ExternalProcess.FreeTcpPort();
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "1", "--guest-port", guest.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await gateway.WaitForLineAsync("vmci gateway: serving guests 1");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = HangGuard };
+        await client.GetStringAsync("/", Ct);
+        long before = MemoryOf(gateway.Process, "VmRSS");
+
+        // A page that asks for the guests' state in a loop, four at a time.
+        string[][] answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            var seen = new List<string>();
+            for (int i = 0; i < 8; i++)
+            {
+                seen.Add(await client.GetStringAsync("/api/guests", Ct));
+            }
+
+            return seen.ToArray();
+        }));
+        long peak = MemoryOf(gateway.Process, "VmHWM");
+        string index = await client.GetStringAsync("/", Ct);
+
+        Assert.All(answers.SelectMany(a => a), answer => Assert.Contains("\"guest\":\"cid-1\",\"cid\":1,\"reachable\":true,\"detail\":\"/healthz answered 200 OK\"", answer, StringComparison.Ordinal));
+        Assert.Contains("href=\"http://cid-1.localhost:", index, StringComparison.Ordinal);
+        long sent = Interlocked.Read(ref written);
+        string measured = $"the guest wrote {sent >> 10} KiB of /healthz; the gateway's resident memory grew from {before >> 10} KiB to a peak of {peak >> 10} KiB";
+        TestContext.Current.TestOutputHelper?.WriteLine(measured);
+        Assert.True(sent < 32L << 20, $"{measured}: the gateway read far more than headers");
+        Assert.True(peak - before < 64L << 20, measured);
+    }
+
     [VsockFact(VsockNeeds.Sandbox)]
     public async Task Gateway_RoutesEachGuestOnItsOwnOrigin_AndExplainsUnknownAndUnreachableGuests()
     {
@@ -308,6 +404,13 @@ public sealed class VmciToolTests
         Assert.Contains("no guests: give --guests 3,4,5 or --guest NAME=vsock://CID:PORT", noGuests.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, badLimit.ExitCode);
         Assert.Contains("--max-connections 0 must be at least 1", badLimit.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A line of /proc/PID/status in bytes (VmRSS: resident now; VmHWM: the peak resident size so far).</summary>
+    private static long MemoryOf(Process process, string field)
+    {
+        string line = File.ReadLines($"/proc/{process.Id}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] args, string? stdin = null)
