@@ -47,6 +47,10 @@ public sealed class VmciConnectionFactory : IConnectionFactory, IDisposable
     /// <exception cref="ArgumentException"><paramref name="endpoint"/> is another kind of endpoint, or says 'any'.</exception>
     /// <exception cref="VmciSocketException">Refused, unreachable or timed out; the message names the endpoint and the cause.</exception>
     /// <exception cref="HybridVsockException">The VM's socket is missing, stale or not accessible, the guest never accepted, or the hypervisor's answer was wrong; the message names the path, the port and the cause.</exception>
+    /// <exception cref="TimeoutException">
+    /// With <see cref="VmciConnectionFactoryOptions.ConnectRetryTimeout"/>: the peer was not there within it; the message names the
+    /// endpoint and the time waited, the inner exception is the last attempt's.
+    /// </exception>
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         Socket socket = await VmciClientSocket.ConnectAsync(endpoint, _options, cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,21 @@ public sealed class VmciConnectionFactoryOptions
     /// <remarks>Defaults to null: the kernel's default, 2 seconds on Linux (and 2 seconds for hybrid vsock).</remarks>
     public TimeSpan? ConnectTimeout { get; set; }
 
+    /// <summary>
+    /// How long a connect keeps trying while the peer is not there yet: a guest that is still booting, or whose
+    /// server does not listen yet. A connect that is reset (nothing listens on the port), refused, timed out, or
+    /// finds no transport for the CID (ENODEV: the guest is not started), and for hybrid vsock a missing socket
+    /// file or a guest that never accepted, is tried again after 20 ms, the pause doubling up to 1 s, until this
+    /// much time has passed since the first attempt; then the connect fails with a <see cref="TimeoutException"/>
+    /// that names the endpoint, the time waited and the last attempt's error (its inner exception). Other errors
+    /// (no AF_VSOCK, a denied socket file, a bad hypervisor answer) fail at once.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to null: one attempt (hybrid vsock still retries its handshake within <see cref="ConnectTimeout"/>,
+    /// as the hypervisors' own clients do). Each attempt is bounded by <see cref="ConnectTimeout"/>.
+    /// </remarks>
+    public TimeSpan? ConnectRetryTimeout { get; set; }
+
     /// <summary>The vsock buffer size of each connection in bytes (SO_VMCI_BUFFER_SIZE); the maximum is raised to match.</summary>
     /// <remarks>
     /// Defaults to 4 MiB (<see cref="VmciTransportOptions.DefaultBufferSize"/>), as the server; null keeps the

@@ -32,14 +32,16 @@ internal static class GetCommand
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Write the body to FILE instead of standard output (with a progress bar on a terminal)" };
         var progress = new Option<bool>("--progress") { Description = "Show the progress bar with --output even when standard error is not a terminal" };
         var timeout = new Option<double>("--connect-timeout") { Description = "Seconds to wait for the connection (vsock's own default is 2; hvsock retries until then)", DefaultValueFactory = _ => 2 };
+        var retry = new Option<double?>("--connect-retry") { Description = "Keep trying to connect for up to SECONDS while nothing listens yet (a guest still booting), with growing pauses" };
         var toHost = new Option<bool>("--to-host") { Description = "Send the connection to the host for forwarding (VMADDR_FLAG_TO_HOST), as vsock://CID:PORT?to-host does" };
         var command = new Command("get", "Send an HTTP request over vsock and print the response body, like curl.")
         {
-            url, method, headers, data, http2, verbose, output, progress, timeout, toHost,
+            url, method, headers, data, http2, verbose, output, progress, timeout, retry, toHost,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             new GetRequest(result.GetValue(url)!, result.GetValue(method), result.GetValue(headers) ?? [], result.GetValue(data), result.GetValue(http2),
-                result.GetValue(verbose), result.GetValue(output), result.GetValue(progress), TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(toHost)),
+                result.GetValue(verbose), result.GetValue(output), result.GetValue(progress), TimeSpan.FromSeconds(result.GetValue(timeout)),
+                result.GetValue(retry) is double seconds ? TimeSpan.FromSeconds(seconds) : null, result.GetValue(toHost)),
             cancellationToken));
         return command;
     }
@@ -51,7 +53,7 @@ internal static class GetCommand
             return ExitCodes.Usage;
         }
 
-        using var client = new HttpClient(VmciHttp.CreateHandler(target, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout }))
+        using var client = new HttpClient(VmciHttp.CreateHandler(target, new VmciConnectionFactoryOptions { ConnectTimeout = options.ConnectTimeout, ConnectRetryTimeout = options.ConnectRetry }))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -91,6 +93,12 @@ internal static class GetCommand
         if (options.ConnectTimeout <= TimeSpan.Zero)
         {
             Console.Error.WriteLine("vmci get: --connect-timeout must be above 0 seconds");
+            return false;
+        }
+
+        if (options.ConnectRetry <= TimeSpan.Zero)
+        {
+            Console.Error.WriteLine("vmci get: --connect-retry must be above 0 seconds");
             return false;
         }
 
@@ -186,6 +194,12 @@ internal static class GetCommand
             Console.Error.WriteLine($"vmci get: cannot connect: {failure.Message}");
             return (null, failure.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect);
         }
+        catch (HttpRequestException ex) when (ex.InnerException is TimeoutException waited)
+        {
+            // --connect-retry ran out: the message names the endpoint, the time waited and the last error.
+            Console.Error.WriteLine($"vmci get: cannot connect: {waited.Message}");
+            return (null, ExitCodes.TimedOut);
+        }
         catch (HttpRequestException ex)
         {
             Console.Error.WriteLine($"vmci get: the request to {target}{url.PathAndQuery} failed: {Describe(ex)}");
@@ -264,7 +278,7 @@ internal static class GetCommand
 
     private static string Describe(Exception ex) => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message;
 
-    private sealed record GetRequest(string Url, string? Method, string[] Headers, string? Data, bool Http2, bool Verbose, FileInfo? Output, bool Progress, TimeSpan ConnectTimeout, bool ToHost);
+    private sealed record GetRequest(string Url, string? Method, string[] Headers, string? Data, bool Http2, bool Verbose, FileInfo? Output, bool Progress, TimeSpan ConnectTimeout, TimeSpan? ConnectRetry, bool ToHost);
 
     /// <summary>A one-line progress bar on standard error: percentage, bytes, rate.</summary>
     private sealed class ProgressBar(long? total)

@@ -69,6 +69,38 @@ public sealed class ClientTests
     }
 
     [VsockFact(VsockNeeds.Loopback)]
+    public async Task ConnectRetryTimeout_AServerThatStartsLate_IsReached()
+    {
+        VmciEndPoint closed = TestSockets.ClosedLoopbackPort();
+        using var client = new HttpClient(VmciHttp.CreateHandler(closed, new VmciConnectionFactoryOptions { ConnectRetryTimeout = TimeSpan.FromMinutes(2) }));
+
+        Task<string> request = client.GetStringAsync("http://late/", Ct);
+        // The scenario, not a synchronization: the client meets nothing for a while (each attempt is reset).
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        Assert.False(request.IsCompleted, request.IsFaulted ? request.Exception!.ToString() : "answered before the server started");
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "late but there"), port: closed.Port);
+
+        Assert.Equal("late but there", await request);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task ConnectRetryTimeout_RunsOut_TheErrorNamesTheEndPointTheTimeWaitedAndTheCause()
+    {
+        VmciEndPoint closed = TestSockets.ClosedLoopbackPort();
+        using var factory = new VmciConnectionFactory(
+            Microsoft.Extensions.Options.Options.Create(new VmciConnectionFactoryOptions { ConnectRetryTimeout = TimeSpan.FromSeconds(1) }),
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+
+        var ex = await Assert.ThrowsAsync<TimeoutException>(() => factory.ConnectAsync(closed, Ct).AsTask());
+
+        Assert.StartsWith($"{closed} did not accept a connection within 1 s (", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ConnectRetryTimeout", ex.Message, StringComparison.Ordinal);
+        var last = Assert.IsType<VmciSocketException>(ex.InnerException);
+        Assert.Equal(SocketError.ConnectionRefused, last.SocketErrorCode);
+        Assert.Contains(last.Message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
     public async Task HttpClient_Cancelled_BeforeConnect_Throws()
     {
         await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "x"));

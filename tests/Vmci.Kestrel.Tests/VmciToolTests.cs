@@ -28,7 +28,7 @@ public sealed class VmciToolTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static Task<VsockServer> StartEchoAsync(HttpProtocols protocols = HttpProtocols.Http1) => VsockServer.StartAsync(
+    private static Task<VsockServer> StartEchoAsync(HttpProtocols protocols = HttpProtocols.Http1, uint? port = null) => VsockServer.StartAsync(
         app =>
         {
             app.Map("/echo", async (HttpContext c) =>
@@ -39,7 +39,7 @@ public sealed class VmciToolTests
             app.MapGet("/bytes/{n:int}", (int n) => Results.Bytes(Bytes(n), "application/octet-stream"));
         },
         listen: l => l.Protocols = protocols,
-        port: VsockServer.UrlSafePort());
+        port: port ?? VsockServer.UrlSafePort());
 
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Cid_PrintsTheLocalCid()
@@ -129,6 +129,27 @@ public sealed class VmciToolTests
         Assert.Contains("answered 404 Not Found", notFound.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, badUrl.ExitCode);
         Assert.Contains("is not a vsock URL: expected vsock://CID:PORT/path", badUrl.Stderr, StringComparison.Ordinal);
+    }
+
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Get_ConnectRetry_WaitsForAServerThatStartsLate_ThenSaysHowLongItWaited()
+    {
+        uint port = VsockServer.UrlSafePort();
+        Task<(int ExitCode, string Stdout, string Stderr)> late = RunAsync(["get", "--connect-retry", "120", $"vsock://1:{port}/echo"]);
+        // The scenario, not a synchronization: the server comes up after the tool started trying.
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        Assert.False(late.IsCompleted, late.IsCompletedSuccessfully ? late.Result.Stderr : "the tool ended before the server started");
+        await using (VsockServer server = await StartEchoAsync(port: port))
+        {
+            var served = await late;
+            Assert.True(served.ExitCode == 0, served.Stderr);
+            Assert.StartsWith("GET HTTP/1.1", served.Stdout, StringComparison.Ordinal);
+        }
+
+        var gaveUp = await RunAsync(["get", "--connect-retry", "1", $"vsock://1:{port}/"]);
+        Assert.Equal(28, gaveUp.ExitCode);
+        Assert.Contains($"vsock://1:{port} did not accept a connection within 1 s", gaveUp.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"nothing listens on port {port} at CID 1", gaveUp.Stderr, StringComparison.Ordinal);
     }
 
     [VsockFact(VsockNeeds.Loopback)]
