@@ -1,8 +1,11 @@
 using System;
+using System.Linq;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vmci.Kestrel;
 using Vmci.Kestrel.Internal;
@@ -28,6 +31,9 @@ public static class VmciWebHostBuilderExtensions
     public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder) => hostBuilder.UseVmci(static _ => { });
 
     /// <summary>Adds the vsock transport like <see cref="UseVmci(IWebHostBuilder)"/>, then configures its options in code.</summary>
+    /// <remarks>
+    /// It also sends systemd's readiness over vsock when <c>NOTIFY_SOCKET</c> holds a vsock address: see <see cref="VmciNotifier"/>.
+    /// </remarks>
     public static IWebHostBuilder UseVmci(this IWebHostBuilder hostBuilder, Action<VmciTransportOptions> configureOptions)
     {
         ArgumentNullException.ThrowIfNull(hostBuilder);
@@ -42,6 +48,22 @@ public static class VmciWebHostBuilderExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, VmciHostingUrls>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, VmciSocketActivationSetup>());
             services.Configure(configureOptions);
+            AddNotifier(services);
         });
+    }
+
+    /// <summary>
+    /// The guest side of the notify protocol: NOTIFY_SOCKET is read (and, when it is a vsock address, removed) once,
+    /// the first time the services are configured.
+    /// </summary>
+    private static void AddNotifier(IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(VmciNotifySource)))
+        {
+            services.AddSingleton(VmciNotifySource.TakeFromEnvironment());
+        }
+
+        services.TryAddSingleton(provider => new VmciNotifier(provider.GetRequiredService<VmciNotifySource>().Address, provider.GetRequiredService<ILogger<VmciNotifier>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, VmciNotifyLifetime>());
     }
 }

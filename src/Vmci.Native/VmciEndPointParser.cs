@@ -192,10 +192,10 @@ public static class VmciEndPointParser
         return true;
     }
 
-    private static bool TryParseCid(ReadOnlySpan<char> text, out uint cid)
+    internal static bool TryParseCid(ReadOnlySpan<char> text, out uint cid)
         => VmciCid.TryParseName(text, out cid) || TryParseNumberOrAny(text, VmciCid.Any, out cid);
 
-    private static bool TryParseNumberOrAny(ReadOnlySpan<char> text, uint any, out uint value)
+    internal static bool TryParseNumberOrAny(ReadOnlySpan<char> text, uint any, out uint value)
     {
         if (text.Equals("any", StringComparison.OrdinalIgnoreCase) || text.SequenceEqual("-1"))
         {
@@ -216,7 +216,7 @@ public static class VmciEndPointParser
         return uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    private static string Describe(ReadOnlySpan<char> text)
+    internal static string Describe(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty)
         {

@@ -142,6 +142,40 @@ public static partial class VmciSocket
         }
     }
 
+    /// <summary>
+    /// Creates a seqpacket socket (message boundaries kept: each send is one receive) bound to
+    /// <paramref name="endPoint"/> and listening. The virtio and loopback transports have seqpacket sockets; VMCI and
+    /// Hyper-V do not.
+    /// </summary>
+    /// <remarks>With <see cref="VmciPort.Any"/> the kernel picks the port; read it with <see cref="GetLocalEndPoint"/>.</remarks>
+    /// <exception cref="VmciSocketException">Creating, binding or listening failed; the socket is disposed.</exception>
+    public static Socket ListenSeqpacket(VmciEndPoint endPoint, int backlog = DefaultBacklog)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
+        Socket socket = Create(SocketType.Seqpacket);
+        try
+        {
+            Bind(socket, endPoint);
+            try
+            {
+                socket.Listen(backlog);
+            }
+            catch (SocketException ex)
+            {
+                int errno = Marshal.GetLastSystemError();
+                throw VmciErrors.FromSocketException(ex, VmciOperation.Listen, endPoint, threadErrno: errno);
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Connects <paramref name="socket"/> to <paramref name="endPoint"/>.</summary>
     /// <remarks>
     /// The kernel gives up after the socket's connect timeout (2 seconds unless

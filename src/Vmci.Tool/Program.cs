@@ -11,6 +11,8 @@ internal static class VmciProgram
         var root = new RootCommand("vmci: HTTP and sockets over vsock (AF_VSOCK, VMware's VMCI sockets on Linux) from the command line.")
         {
             CidCommand.Create(),
+            NotifyCommand.Create(),
+            WaitReadyCommand.Create(),
             GetCommand.Create(),
             ForwardCommand.Create(),
             GatewayCommand.Create(),

@@ -86,6 +86,22 @@ internal sealed class WatchedProcess : IDisposable
         }
     }
 
+    /// <summary>Waits for it to exit and returns its exit code; fails with what it printed if it does not exit in time.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within {timeout.TotalSeconds} s; it printed:\n{Output}");
+        }
+
+        _process.WaitForExit(); // drains the last output lines
+        return _process.ExitCode;
+    }
+
     /// <summary>The lines printed so far that match.</summary>
     public string[] Lines(Func<string, bool> match)
     {
