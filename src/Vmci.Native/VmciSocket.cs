@@ -115,32 +115,7 @@ public static partial class VmciSocket
     /// </remarks>
     /// <exception cref="VmciSocketException">Creating, binding or listening failed; the socket is disposed.</exception>
     public static Socket Listen(VmciEndPoint endPoint, int backlog = DefaultBacklog, Action<Socket>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
-        Socket socket = Create(SocketType.Stream);
-        try
-        {
-            configure?.Invoke(socket);
-            Bind(socket, endPoint);
-            try
-            {
-                socket.Listen(backlog);
-            }
-            catch (SocketException ex)
-            {
-                int errno = Marshal.GetLastSystemError();
-                throw VmciErrors.FromSocketException(ex, VmciOperation.Listen, endPoint, threadErrno: errno);
-            }
-
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+        => ListenCore(SocketType.Stream, endPoint, backlog, configure);
 
     /// <summary>
     /// Creates a seqpacket socket (message boundaries kept: each send is one receive) bound to
@@ -150,12 +125,16 @@ public static partial class VmciSocket
     /// <remarks>With <see cref="VmciPort.Any"/> the kernel picks the port; read it with <see cref="GetLocalEndPoint"/>.</remarks>
     /// <exception cref="VmciSocketException">Creating, binding or listening failed; the socket is disposed.</exception>
     public static Socket ListenSeqpacket(VmciEndPoint endPoint, int backlog = DefaultBacklog)
+        => ListenCore(SocketType.Seqpacket, endPoint, backlog, configure: null);
+
+    private static Socket ListenCore(SocketType type, VmciEndPoint endPoint, int backlog, Action<Socket>? configure)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
-        Socket socket = Create(SocketType.Seqpacket);
+        Socket socket = Create(type);
         try
         {
+            configure?.Invoke(socket);
             Bind(socket, endPoint);
             try
             {
