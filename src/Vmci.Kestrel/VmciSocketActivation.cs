@@ -17,32 +17,29 @@ namespace Vmci.Kestrel;
 /// </remarks>
 public static class VmciSocketActivation
 {
-    private static readonly Lazy<State> Inherited = new(Load);
+    private static readonly Lazy<IReadOnlyList<VmciActivatedSocket>> Inherited = new(Load);
+
+    // Looking at a passed descriptor takes it over if it is a vsock listener (VmciListenerDescriptors), so
+    // only the setup that serves them looks; IsSocketActivated reads the environment alone.
+    private static readonly Lazy<IReadOnlyList<VmciActivatedSocket>> InheritedVsock =
+        new(() => Inherited.Value.Where(listener => VmciListenerDescriptors.IsVsockListener(listener.FileDescriptor)).ToArray());
 
     /// <summary>Whether this process was started with passed sockets (of any kind) meant for it.</summary>
     /// <exception cref="InvalidOperationException">The LISTEN_* variables are malformed; the message names the variable.</exception>
-    public static bool IsSocketActivated => Inherited.Value.All.Count > 0;
+    public static bool IsSocketActivated => Inherited.Value.Count > 0;
 
     /// <summary>The passed sockets that are listening vsock stream sockets, in descriptor order.</summary>
     /// <exception cref="InvalidOperationException">The LISTEN_* variables are malformed; the message names the variable.</exception>
-    internal static IReadOnlyList<VmciActivatedSocket> VsockListeners => Inherited.Value.Vsock;
+    internal static IReadOnlyList<VmciActivatedSocket> VsockListeners => InheritedVsock.Value;
 
     /// <summary>The passed socket with descriptor <paramref name="fileDescriptor"/>, if there is one.</summary>
     internal static VmciActivatedSocket? Find(int fileDescriptor)
-        => Inherited.Value.All.FirstOrDefault(listener => listener.FileDescriptor == fileDescriptor);
-
-    /// <summary>
-    /// Whether a descriptor handed to Kestrel (<c>ListenHandle</c>) is a listening vsock socket: for a passed socket,
-    /// what the one probe at the first use found; for any other descriptor, the kernel's answer now.
-    /// </summary>
-    internal static bool IsVsockListener(int fileDescriptor)
-        => Inherited.Value.Vsock.Any(listener => listener.FileDescriptor == fileDescriptor)
-            || (Find(fileDescriptor) is null && VmciSocket.IsListener(fileDescriptor));
+        => Inherited.Value.FirstOrDefault(listener => listener.FileDescriptor == fileDescriptor);
 
     /// <summary>Removes the LISTEN_* variables (sd_listen_fds with unset_environment), once the server has taken the sockets.</summary>
     internal static void ConsumeEnvironment()
     {
-        if (Inherited.Value.All.Count > 0)
+        if (Inherited.Value.Count > 0)
         {
             Environment.SetEnvironmentVariable(VmciSocketActivationEnvironment.PidVariable, null);
             Environment.SetEnvironmentVariable(VmciSocketActivationEnvironment.CountVariable, null);
@@ -50,12 +47,11 @@ public static class VmciSocketActivation
         }
     }
 
-    private static State Load()
+    private static IReadOnlyList<VmciActivatedSocket> Load()
     {
-        IReadOnlyList<VmciActivatedSocket> all;
         try
         {
-            all = VmciSocketActivationEnvironment.Parse(
+            return VmciSocketActivationEnvironment.Parse(
                 Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.PidVariable),
                 Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.CountVariable),
                 Environment.GetEnvironmentVariable(VmciSocketActivationEnvironment.NamesVariable),
@@ -65,9 +61,5 @@ public static class VmciSocketActivation
         {
             throw new InvalidOperationException($"systemd socket activation: {ex.Message}", ex);
         }
-
-        return new State(all, all.Where(listener => VmciSocket.IsListener(listener.FileDescriptor)).ToArray());
     }
-
-    private sealed record State(IReadOnlyList<VmciActivatedSocket> All, IReadOnlyList<VmciActivatedSocket> Vsock);
 }

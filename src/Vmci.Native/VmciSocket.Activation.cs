@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.Sockets;
 
@@ -44,14 +45,27 @@ public static partial class VmciSocket
     /// <exception cref="PlatformNotSupportedException">This is not Linux.</exception>
     /// <exception cref="VmciSocketException">The kernel refused a step; the message says which.</exception>
     public static Socket AdoptListener(int fileDescriptor)
-    {
-        VmciPlatform.ThrowIfNotLinux();
-        string what = $"(descriptor {fileDescriptor.ToString(CultureInfo.InvariantCulture)})";
-        if (!IsListener(fileDescriptor))
-        {
-            throw new ArgumentException(
+        => TryAdoptListener(fileDescriptor, out Socket? socket)
+            ? socket
+            : throw new ArgumentException(
                 $"Descriptor {fileDescriptor} is not a listening AF_VSOCK stream socket: check which descriptors the parent passed (LISTEN_FDS, LISTEN_FDNAMES) and that its socket unit says ListenStream=vsock:CID:PORT.",
                 nameof(fileDescriptor));
+
+    /// <summary>
+    /// Takes over <paramref name="fileDescriptor"/> as <see cref="AdoptListener"/> does if it is a listening
+    /// AF_VSOCK stream socket (<see cref="IsListener"/>), and otherwise leaves it alone and returns false.
+    /// </summary>
+    /// <remarks>One look at the descriptor serves both the question and the takeover: use it rather than
+    /// <see cref="IsListener"/> followed by <see cref="AdoptListener"/>.</remarks>
+    /// <exception cref="PlatformNotSupportedException">This is not Linux.</exception>
+    /// <exception cref="VmciSocketException">The kernel refused a step of the takeover; the message says which.</exception>
+    public static bool TryAdoptListener(int fileDescriptor, [NotNullWhen(true)] out Socket? socket)
+    {
+        VmciPlatform.ThrowIfNotLinux();
+        socket = null;
+        if (!IsListener(fileDescriptor))
+        {
+            return false;
         }
 
         // .NET learns a socket's address type only from its own Bind/Connect; a socket it adopts with a family
@@ -60,22 +74,24 @@ public static partial class VmciSocket
         // descriptor refer to the inherited listener: dup3 swaps it atomically and closes the placeholder.
         // This happens before any async operation, so the epoll registration and O_NONBLOCK that the first
         // AcceptAsync sets up apply to the inherited socket.
-        Socket socket = Create(SocketType.Stream);
+        Socket adopted = Create(SocketType.Stream);
         try
         {
-            Bind(socket, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
-            socket.Listen(1);
-            if (Interop.Libc.Dup3(fileDescriptor, socket.SafeHandle, Interop.Constants.O_CLOEXEC) < 0
+            Bind(adopted, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
+            adopted.Listen(1);
+            if (Interop.Libc.Dup3(fileDescriptor, adopted.SafeHandle, Interop.Constants.O_CLOEXEC) < 0
                 || Interop.Libc.Fcntl(fileDescriptor, Interop.Libc.F_SETFD, Interop.Libc.FD_CLOEXEC) < 0)
             {
+                string what = $"(descriptor {fileDescriptor.ToString(CultureInfo.InvariantCulture)})";
                 throw VmciErrors.FromLastError(VmciOperation.AdoptListener, option: what);
             }
 
-            return socket;
+            socket = adopted;
+            return true;
         }
         catch
         {
-            socket.Dispose();
+            adopted.Dispose();
             throw;
         }
     }

@@ -108,6 +108,8 @@ public sealed class SocketActivationTests
         Assert.False(VmciSocket.IsListener(checked((int)tcp.SafeHandle.DangerousGetHandle())));
         var ex = Assert.Throws<ArgumentException>(() => VmciSocket.AdoptListener(checked((int)tcp.SafeHandle.DangerousGetHandle())));
         Assert.Contains("not a listening AF_VSOCK stream socket", ex.Message, StringComparison.Ordinal);
+        Assert.False(VmciSocket.TryAdoptListener(checked((int)tcp.SafeHandle.DangerousGetHandle()), out Socket? adopted));
+        Assert.Null(adopted);
     }
 
     [VsockFact(VsockNeeds.AfVsock)]
@@ -115,9 +117,22 @@ public sealed class SocketActivationTests
     {
         using Socket bound = VmciSocket.Create();
         VmciSocket.Bind(bound, new VmciEndPoint(VmciCid.Any, VmciPort.Any));
-        Assert.False(VmciSocket.IsListener(checked((int)bound.SafeHandle.DangerousGetHandle())));
+        int fd = checked((int)bound.SafeHandle.DangerousGetHandle());
+        Assert.False(VmciSocket.IsListener(fd));
+        Assert.False(VmciSocket.TryAdoptListener(fd, out Socket? notAdopted));
+        Assert.Null(notAdopted);
         bound.Listen();
-        Assert.True(VmciSocket.IsListener(checked((int)bound.SafeHandle.DangerousGetHandle())));
+        Assert.True(VmciSocket.IsListener(fd));
+
+        // One look answers and takes over: the adopted socket is a second descriptor for the same listener.
+        Assert.True(VmciSocket.TryAdoptListener(fd, out Socket? adopted));
+        using (adopted)
+        {
+            Assert.NotEqual(fd, checked((int)adopted.SafeHandle.DangerousGetHandle()));
+            Assert.Equal(VmciSocket.GetLocalEndPoint(bound), VmciSocket.GetLocalEndPoint(adopted));
+        }
+
+        Assert.True(VmciSocket.IsListener(fd)); // the original stays open and listening
     }
 
     [VsockFact(VsockNeeds.Loopback)]

@@ -13,7 +13,7 @@ internal sealed partial class VmciConnectionListener
     /// <remarks>The backlog is the one its creator chose (<c>Backlog=</c> in a socket unit); the buffer sizes are set as for a bound endpoint.</remarks>
     internal static VmciConnectionListener Adopt(int fileDescriptor, string? name, VmciListenerContext context)
     {
-        Socket socket = VmciSocket.AdoptListener(fileDescriptor);
+        Socket socket = VmciListenerDescriptors.Take(fileDescriptor);
         try
         {
             VmciTransportOptions options = context.Options;

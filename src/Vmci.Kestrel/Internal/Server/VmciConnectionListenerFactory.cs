@@ -43,7 +43,7 @@ internal sealed class VmciConnectionListenerFactory : IConnectionListenerFactory
     /// (Kestrel's <c>ListenHandle</c>, <c>UseSystemd</c>) of listening vsock sockets, such as systemd passes to a
     /// socket-activated service.
     /// </summary>
-    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || VmciActivatedListeners.IsVsockHandle(endpoint, out _);
+    public bool CanBind(EndPoint endpoint) => endpoint is VmciEndPoint or HybridVsockEndPoint || _activated.IsVsockHandle(endpoint, out _);
 
     /// <summary>
     /// Binds and listens on a <see cref="VmciEndPoint"/>, at the Unix socket of a <see cref="HybridVsockEndPoint"/>,
@@ -60,7 +60,7 @@ internal sealed class VmciConnectionListenerFactory : IConnectionListenerFactory
         {
             VmciEndPoint vmciEndPoint => VmciConnectionListener.Bind(vmciEndPoint, _context),
             HybridVsockEndPoint hybrid => HybridVsockConnectionListener.Bind(hybrid, _context),
-            _ when VmciActivatedListeners.IsVsockHandle(endpoint, out int fileDescriptor) => _activated.Bind(fileDescriptor, _context),
+            _ when _activated.IsVsockHandle(endpoint, out int fileDescriptor) => _activated.Bind(fileDescriptor, _context),
             _ => throw new NotSupportedException($"The vsock transport binds VmciEndPoint (vsock://CID:PORT), HybridVsockEndPoint (hvsock:///PATH:PORT) and inherited listening vsock sockets only, not {endpoint.GetType().Name} {endpoint}."),
         };
         return new ValueTask<IConnectionListener>(listener);

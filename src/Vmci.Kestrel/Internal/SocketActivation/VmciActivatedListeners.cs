@@ -17,11 +17,27 @@ internal sealed class VmciActivatedListeners
     private readonly Dictionary<int, VmciConnectionListener> _served = [];
     private readonly Lock _lock = new();
 
-    /// <summary>A listening vsock socket's descriptor handed to Kestrel's <c>ListenHandle</c>.</summary>
-    public static bool IsVsockHandle(EndPoint endPoint, out int fileDescriptor)
+    /// <summary>
+    /// A listening vsock socket's descriptor handed to Kestrel's <c>ListenHandle</c>: one this transport serves
+    /// already (listed a second time), or one that <see cref="VmciListenerDescriptors"/> finds to be a vsock listener.
+    /// </summary>
+    public bool IsVsockHandle(EndPoint endPoint, out int fileDescriptor)
     {
         fileDescriptor = endPoint is FileHandleEndPoint handle && handle.FileHandle <= int.MaxValue ? (int)handle.FileHandle : -1;
-        return fileDescriptor >= 0 && VmciSocketActivation.IsVsockListener(fileDescriptor);
+        if (fileDescriptor < 0)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (_served.TryGetValue(fileDescriptor, out VmciConnectionListener? served) && !served.IsUnbound)
+            {
+                return true;
+            }
+        }
+
+        return VmciListenerDescriptors.IsVsockListener(fileDescriptor);
     }
 
     public IConnectionListener Bind(int fileDescriptor, VmciListenerContext context)
