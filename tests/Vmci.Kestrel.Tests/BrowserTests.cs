@@ -21,11 +21,19 @@ namespace Vmci.Kestrel.Tests;
 /// A real browser (Debian's Chromium, driven by Playwright) on the sample dashboard, reached over TCP through
 /// `vmci forward` and `vmci gateway`, which carry it to vsock: the live values must appear and change.
 /// </summary>
+// Alone, after the parallel tests: Chromium under TCG needs the sandbox's two vCPUs to itself, or a page load can
+// take minutes.
+[CollectionDefinition(nameof(BrowserTests), DisableParallelization = true)]
+public sealed class BrowserTestsDefinition;
+
 [Trait("Category", "Vsock")]
 [Collection(nameof(BrowserTests))]
 public sealed class BrowserTests
 {
     private const string Chromium = "/usr/bin/chromium";
+
+    // A guard against a hang, not a measure: the first page load through a tool under TCG can take half a minute.
+    private const float PageTimeoutMs = 180_000;
 
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Dashboard_ThroughForwardAndGateway_ShowsLiveValues()
@@ -37,9 +45,13 @@ public sealed class BrowserTests
         using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{gatewayPort}", "--guests", "1", "--guest-port", port.ToString(CultureInfo.InvariantCulture)]);
         await forward.WaitForLineAsync("vmci forward: listening on");
         await gateway.WaitForLineAsync("vmci gateway: serving guests 1");
-
+        // What the browser then measures is the page, not the tools' first request (their JIT, the first vsock connect).
+        await WarmUpAsync($"http://127.0.0.1:{forwardPort}/api/status");
+        await WarmUpAsync($"http://127.0.0.1:{gatewayPort}/api/status", host: $"cid-1.localhost:{gatewayPort}");
+        Step("tools up");
         using IPlaywright playwright = await Playwright.CreateAsync();
         await using IBrowser browser = await LaunchAsync(playwright);
+        Step("browser up");
 
         await CheckLiveDashboardAsync(browser, $"http://127.0.0.1:{forwardPort}/", $"http://127.0.0.1:{forwardPort}/", "forward");
         // The old address redirects to the guest's own origin.
@@ -78,11 +90,13 @@ public sealed class BrowserTests
         int gatewayPort = ExternalProcess.FreeTcpPort();
         using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{gatewayPort}", "--guest", $"a=vsock://1:{guestA.Target.Port}", "--guest", $"b=vsock://1:{guestB.Target.Port}"]);
         await gateway.WaitForLineAsync("vmci gateway: serving guests a (");
+        await WarmUpAsync($"http://127.0.0.1:{gatewayPort}/secret", host: $"a.localhost:{gatewayPort}");
 
         using IPlaywright playwright = await Playwright.CreateAsync();
         await using IBrowser browser = await LaunchAsync(playwright);
         IPage page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(60_000);
+        page.SetDefaultTimeout(PageTimeoutMs);
+        Watch(page, "guest a");
         await page.GotoAsync($"http://127.0.0.1:{gatewayPort}/vm/a/");
         await page.WaitForFunctionAsync("() => window.results !== undefined");
         var results = JsonSerializer.Deserialize<Dictionary<string, string>>(await page.EvaluateAsync<string>("() => JSON.stringify(window.results)"))!;
@@ -123,6 +137,34 @@ public sealed class BrowserTests
         </script></body></html>
         """;
 
+    private static readonly System.Diagnostics.Stopwatch Clock = System.Diagnostics.Stopwatch.StartNew();
+
+    // What the page loaded and when, in the test's output: when a load times out, it shows which request hung.
+    private static void Watch(IPage page, string name)
+    {
+        Step($"{name}: new page");
+        page.Request += (_, r) => Step($"{name}: request {r.Method} {r.Url}");
+        page.Response += (_, r) => Step($"{name}: response {r.Status} {r.Url}");
+        page.RequestFailed += (_, r) => Step($"{name}: failed {r.Url} {r.Failure}");
+        page.Load += (_, _) => Step($"{name}: load");
+    }
+
+    private static void Step(string what) => Console.WriteLine($"[browser {Clock.Elapsed.TotalSeconds:F1}s] {what}");
+
+    private static async Task WarmUpAsync(string url, string? host = null)
+    {
+        using var client = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromMilliseconds(PageTimeoutMs) };
+        using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, url);
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+
+        using System.Net.Http.HttpResponseMessage response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"warm-up GET {url} (Host {host}): {(int)response.StatusCode}");
+        Step($"warmed up {host ?? url}");
+    }
+
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
     {
         ExecutablePath = Chromium,
@@ -132,8 +174,10 @@ public sealed class BrowserTests
     private static async Task CheckLiveDashboardAsync(IBrowser browser, string url, string landsOn, string name)
     {
         IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
-        page.SetDefaultTimeout(60_000);
+        page.SetDefaultTimeout(PageTimeoutMs);
+        Watch(page, name);
         await page.GotoAsync(url);
+        Step($"{name}: goto done");
         Assert.Equal(landsOn, page.Url);
 
         // The values arrive from /api/status and then live from /api/events (server-sent events, every 2 s).
