@@ -103,7 +103,8 @@ public sealed class GuestLifecycleTests
         var closed = new ConcurrentQueue<Dictionary<string, object?>>();
         await using VsockServer server = await VsockServer.StartAsync(
             app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"),
-            transport: t => t.MaxConnectionsPerPeerCid = 1);
+            transport: t => t.MaxConnectionsPerPeerCid = 1,
+            port: GuestServers.HostPort());
         using MeterListener listener = Listen(server, "kestrel.connection.duration", tags => closed.Enqueue(tags));
         string url = $"http://cid-host:{server.Target.Port}/";
 

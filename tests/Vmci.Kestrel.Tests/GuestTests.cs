@@ -82,7 +82,8 @@ public sealed class GuestTests
     {
         await GuestServers.EnsureAsync(3);
         const long Length = 10 * 1024 * 1024;
-        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(10) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         using HttpResponseMessage response = await client.GetAsync(new Uri($"http://cid-3:{GuestServers.SmokePort}/bytes/{Length}"), HttpCompletionOption.ResponseHeadersRead, Ct);
         response.EnsureSuccessStatusCode();
@@ -106,13 +107,14 @@ public sealed class GuestTests
 
         Assert.Equal(Length, received);
         Assert.Equal(-1, firstWrong);
+        TestContext.Current.TestOutputHelper?.WriteLine(System.FormattableString.Invariant($"10 MiB from guest 3 in {clock.Elapsed.TotalSeconds:0.0} s"));
     }
 
     [GuestFact]
     public async Task GuestToHost_KestrelHereSeesTheGuestsRealCid()
     {
         await GuestServers.EnsureAsync(3);
-        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"));
+        await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"), port: GuestServers.HostPort());
 
         string output = await Guests.RunAsync(3, $"{GuestServers.Smoke} get http://cid-host:{server.Target.Port}/");
 
@@ -127,7 +129,8 @@ public sealed class GuestTests
         var rejected = new ConcurrentQueue<(long Value, Dictionary<string, object?> Tags)>();
         await using VsockServer server = await VsockServer.StartAsync(
             app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"),
-            transport: t => t.AllowedPeerCids.Add(3));
+            transport: t => t.AllowedPeerCids.Add(3),
+            port: GuestServers.HostPort());
         using MeterListener listener = Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (v, tags) => rejected.Enqueue((v, tags)));
 
         string served = await Guests.RunAsync(3, $"{GuestServers.Smoke} get http://cid-host:{server.Target.Port}/");
@@ -160,7 +163,8 @@ public sealed class GuestTests
                 await release.Task.WaitAsync(c.RequestAborted);
                 return $"peer {c.GetVmciConnection()?.PeerCid}";
             }),
-            transport: t => t.MaxConnectionsPerPeerCid = 2);
+            transport: t => t.MaxConnectionsPerPeerCid = 2,
+            port: GuestServers.HostPort());
         using MeterListener kestrel = Listen(server, "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration", (_, tags) => durations.Enqueue(tags));
         using MeterListener vmci = Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (_, tags) => rejected.Enqueue(tags));
         string url = $"http://cid-host:{server.Target.Port}/hold";

@@ -142,16 +142,50 @@ internal static class GuestServers
 
     public const string Smoke = "/opt/Vmci.AotSmoke/Vmci.AotSmoke";
 
-    private static readonly SemaphoreSlim s_lock = new(1, 1);
+    private static readonly Dictionary<uint, SemaphoreSlim> s_locks = [];
     private static readonly Dictionary<uint, int> s_serving = [];
+    private static int s_startedAll;
+
+    /// <summary>
+    /// A port for a server here that guests call by URL (<c>http://cid-host:PORT/</c>): URLs take ports up to 65535,
+    /// where the kernel's ephemeral vsock ports are 32-bit.
+    /// </summary>
+    public static uint HostPort() => VsockServer.UrlSafePort();
 
     /// <summary>The answer of GET /status from guest <paramref name="cid"/> to this host (CID 2).</summary>
     public static string Status(uint cid, string protocol = "HTTP/1.1") => $"local CID {cid}, peer CID 2, {protocol}";
 
-    /// <summary>Boots the guest if it is down, then starts its server unless it runs in this boot already.</summary>
+    /// <summary>
+    /// Boots the guest if it is down, then starts its server unless it runs in this boot already. The first call
+    /// starts every guest's server at once: a start takes minutes of a guest's one vCPU under TCG inside TCG, and
+    /// the guests run side by side.
+    /// </summary>
     public static async Task EnsureAsync(uint cid)
     {
-        await s_lock.WaitAsync(TestContext.Current.CancellationToken);
+        if (Interlocked.Exchange(ref s_startedAll, 1) == 0)
+        {
+            foreach (uint other in Guests.Cids.Where(c => c != cid))
+            {
+                // Not awaited: a failure here is seen again, and reported, by the first test that needs that guest.
+                _ = EnsureOneAsync(other, CancellationToken.None);
+            }
+        }
+
+        await EnsureOneAsync(cid, TestContext.Current.CancellationToken);
+    }
+
+    private static async Task EnsureOneAsync(uint cid, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (s_locks)
+        {
+            if (!s_locks.TryGetValue(cid, out gate!))
+            {
+                s_locks[cid] = gate = new SemaphoreSlim(1, 1);
+            }
+        }
+
+        await gate.WaitAsync(cancellationToken);
         try
         {
             if (!Guests.IsRunning(cid))
@@ -160,7 +194,7 @@ internal static class GuestServers
             }
 
             int generation = Volatile.Read(ref Guests.Generation(cid).Value);
-            if (s_serving.TryGetValue(cid, out int served) && served == generation)
+            if (Serving(cid) == generation)
             {
                 return;
             }
@@ -175,11 +209,22 @@ internal static class GuestServers
                   sleep 0.5
                 done
                 """, TimeSpan.FromMinutes(11));
-            s_serving[cid] = generation;
+            lock (s_serving)
+            {
+                s_serving[cid] = generation;
+            }
         }
         finally
         {
-            s_lock.Release();
+            gate.Release();
+        }
+    }
+
+    private static int? Serving(uint cid)
+    {
+        lock (s_serving)
+        {
+            return s_serving.TryGetValue(cid, out int generation) ? generation : null;
         }
     }
 }
