@@ -24,11 +24,6 @@ internal static class VmciListenerDescriptors
     /// <summary>Whether <paramref name="fileDescriptor"/> is a listening vsock stream socket; the first yes takes it over.</summary>
     public static bool IsVsockListener(int fileDescriptor)
     {
-        if (fileDescriptor < 0)
-        {
-            return false;
-        }
-
         lock (Gate)
         {
             if (Waiting.ContainsKey(fileDescriptor))
