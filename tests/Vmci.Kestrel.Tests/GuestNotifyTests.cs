@@ -61,7 +61,7 @@ public sealed class GuestNotifyTests
             TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"guest 3: exec to READY=1 seen by the host {toReady.TotalSeconds:0.0} s; first request answered {toAnswer.TotalSeconds:0.0} s after exec ({(toAnswer - toReady).TotalSeconds:0.0} s after READY=1)"));
             Assert.Equal(3u, ready.PeerCid);
-            Assert.Equal("READY=1", string.Join('|', ready.Fields.Select(f => $"{f.Key}={f.Value}")));
+            Assert.Equal("READY=1", NotificationText.Of(ready));
             using (JsonDocument json = JsonDocument.Parse(status))
             {
                 Assert.Equal("3", json.RootElement.GetProperty("status").GetProperty("localCid").GetString());
@@ -74,7 +74,7 @@ public sealed class GuestNotifyTests
             await Guests.RunAsync(3, $"killall -TERM {DashboardProcess}; i=0; while pidof {DashboardProcess} >/dev/null; do i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.5; done", AgentWait);
             await receiver.DisposeAsync();
             var all = await receiver.ReadAllAsync(Ct).ToListAsync(Ct);
-            Assert.Equal(["READY=1", "STOPPING=1"], all.Select(n => string.Join('|', n.Fields.Select(f => $"{f.Key}={f.Value}"))));
+            Assert.Equal(["READY=1", "STOPPING=1"], all.Select(NotificationText.Of));
             Assert.All(all, n => Assert.Equal(3u, n.PeerCid));
             Assert.Equal(0, receiver.RejectedMessages);
         }

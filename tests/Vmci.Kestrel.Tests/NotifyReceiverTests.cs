@@ -76,8 +76,6 @@ public sealed class NotifyReceiverTests
         return taken;
     }
 
-    private static string Text(VmciNotification n) => string.Join('|', n.Fields.Select(f => $"{f.Key}={f.Value}"));
-
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Stream_OneMessagePerConnection_FieldsAndCid_ReadyWaiterReturns()
     {
@@ -93,7 +91,7 @@ public sealed class NotifyReceiverTests
         Assert.Equal(0, await ManPageSendAsync(SocketType.Stream, port, Utf8("X_SYSTEMD_UNIT_ACTIVE=multi-user.target\r\nEXIT_STATUS=0")));
 
         List<VmciNotification> received = await TakeAsync(receiver, 3);
-        Assert.Equal(["STATUS=Booting", "READY=1|STATUS=Serving", "X_SYSTEMD_UNIT_ACTIVE=multi-user.target|EXIT_STATUS=0"], received.Select(Text));
+        Assert.Equal(["STATUS=Booting", "READY=1|STATUS=Serving", "X_SYSTEMD_UNIT_ACTIVE=multi-user.target|EXIT_STATUS=0"], received.Select(NotificationText.Of));
         Assert.All(received, n => Assert.Equal(VmciCid.Local, n.PeerCid));
         VmciNotification readyMessage = await ready;
         Assert.Same(received[1], readyMessage);
@@ -114,7 +112,7 @@ public sealed class NotifyReceiverTests
         Assert.Equal(0, await ManPageSendAsync(SocketType.Seqpacket, port, Utf8("STOPPING=1")));
 
         List<VmciNotification> received = await TakeAsync(receiver, 3);
-        Assert.Equal(["STATUS=one", "STATUS=two|READY=1", "STOPPING=1"], received.Select(Text));
+        Assert.Equal(["STATUS=one", "STATUS=two|READY=1", "STOPPING=1"], received.Select(NotificationText.Of));
         Assert.True(received[2].IsStopping);
         Assert.Same(received[1], await receiver.WaitForAnyReadyAsync(Patience, Ct));
     }
@@ -149,7 +147,7 @@ public sealed class NotifyReceiverTests
 
         // The good message arrives, and nothing from the bad ones (the one with READY=1 and a bad line is refused whole).
         VmciNotification ready = await receiver.WaitForReadyAsync(VmciCid.Local, Patience, Ct);
-        Assert.Equal("READY=1", Text(ready));
+        Assert.Equal("READY=1", NotificationText.Of(ready));
         Assert.Equal([ready], await TakeAsync(receiver, 1));
         Assert.True(oversized is 0 or -1, $"the oversized sender's connection was closed ({oversized})");
         Assert.Equal(5, receiver.RejectedMessages);
@@ -172,7 +170,7 @@ public sealed class NotifyReceiverTests
         await ManPageSendAsync(SocketType.Seqpacket, port, Utf8("STATUS=" + new string('x', 100)));
         await ManPageSendAsync(SocketType.Seqpacket, port, Utf8("READY=1"));
 
-        Assert.Equal("READY=1", Text(await receiver.WaitForReadyAsync(VmciCid.Local, Patience, Ct)));
+        Assert.Equal("READY=1", NotificationText.Of(await receiver.WaitForReadyAsync(VmciCid.Local, Patience, Ct)));
         Assert.Equal(1, receiver.RejectedMessages);
     }
 
@@ -216,7 +214,7 @@ public sealed class NotifyReceiverTests
         second.Shutdown(SocketShutdown.Send);
         Assert.Equal(0, await second.ReceiveAsync(new byte[1], SocketFlags.None, Ct));
         Assert.Equal(0, await ManPageSendAsync(SocketType.Stream, target.Port, Utf8("READY=1")));
-        Assert.Equal(["STATUS=held", "READY=1"], (await TakeAsync(receiver, 2)).Select(Text));
+        Assert.Equal(["STATUS=held", "READY=1"], (await TakeAsync(receiver, 2)).Select(NotificationText.Of));
         Assert.Equal(21, receiver.RejectedMessages); // the second one ended empty
     }
 
@@ -297,7 +295,7 @@ public sealed class NotifyReceiverTests
         var (exit, _, stderr) = await ExternalProcess.RunAsync(socat, ["-u", "-", $"VSOCK-CONNECT:1:{Port(receiver)}"], "STATUS=from socat\nREADY=1\n", Patience);
 
         Assert.True(exit == 0, stderr);
-        Assert.Equal("STATUS=from socat|READY=1", Text(await receiver.WaitForReadyAsync(VmciCid.Local, Patience, Ct)));
+        Assert.Equal("STATUS=from socat|READY=1", NotificationText.Of(await receiver.WaitForReadyAsync(VmciCid.Local, Patience, Ct)));
     }
 
     [VsockFact(VsockNeeds.Loopback)]

@@ -54,7 +54,7 @@ public sealed class NotifySampleTests
         using HttpResponseMessage health = await client.GetAsync("http://localhost/healthz", Ct);
         TimeSpan toAnswer = clock.Elapsed;
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("READY=1", string.Join('|', ready.Fields.Select(f => $"{f.Key}={f.Value}")));
+        Assert.Equal("READY=1", NotificationText.Of(ready));
         TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{form}: exec to READY=1 seen by the receiver {toReady.TotalMilliseconds:0} ms; first request answered {toAnswer.TotalMilliseconds:0} ms after exec ({(toAnswer - toReady).TotalMilliseconds:0} ms after READY=1)"));
 
@@ -70,7 +70,7 @@ public sealed class NotifySampleTests
             all.Add(n);
         }
 
-        Assert.Equal(["READY=1", "STOPPING=1"], all.Select(n => string.Join('|', n.Fields.Select(f => $"{f.Key}={f.Value}"))));
+        Assert.Equal(["READY=1", "STOPPING=1"], all.Select(NotificationText.Of));
         Assert.All(all, n => Assert.Equal(VmciCid.Local, n.PeerCid));
         Assert.Equal(0, receiver.RejectedMessages);
     }

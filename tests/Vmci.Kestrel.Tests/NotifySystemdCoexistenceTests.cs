@@ -44,7 +44,6 @@ public sealed class NotifySystemdCoexistenceTests
         return builder.Build();
     }
 
-    private static string Text(VmciNotification n) => string.Join('|', n.Fields.Select(f => $"{f.Key}={f.Value}"));
 
     [VsockFact(VsockNeeds.Loopback)]
     public async Task VsockAddress_SentByUseVmciOnly_SystemdNotifierStaysQuiet_NoErrors()
@@ -78,7 +77,7 @@ public sealed class NotifySystemdCoexistenceTests
             all.Add(n);
         }
 
-        Assert.Equal(["READY=1", "STATUS=from the app", "STOPPING=1"], all.Select(Text));
+        Assert.Equal(["READY=1", "STATUS=from the app", "STOPPING=1"], all.Select(NotificationText.Of));
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning);
     }
 
