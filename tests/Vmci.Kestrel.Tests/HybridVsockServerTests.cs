@@ -154,6 +154,45 @@ public sealed class HybridVsockListenerTests
         Directory.Delete(directory, recursive: true);
     }
 
+    [Fact]
+    public async Task ADirectoryLockedByAnotherProcess_FailsAfterTheLockTimeout_NamingTheDirectoryAndHowToFindTheHolder()
+    {
+        string directory = NewDirectory();
+        var endPoint = new HybridVsockEndPoint(Path.Combine(directory, "fc.vsock"), 80);
+
+        // util-linux's flock(1) takes the same kind of lock the listener takes while it replaces its socket file.
+        using var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("flock", ["--exclusive", directory, "sh", "-c", "echo locked; exec sleep 60"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("locked", await holder.StandardOutput.ReadLineAsync(Ct));
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var refused = await Assert.ThrowsAsync<HybridVsockException>(() => Task.Run(() => HybridVsockSocket.Listen(endPoint), Ct));
+            TimeSpan waited = started.Elapsed;
+
+            Assert.Equal(SocketError.TimedOut, refused.SocketErrorCode);
+            Assert.Contains($"another process held the lock on {directory}", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($"fuser {directory}", refused.Message, StringComparison.Ordinal);
+            Assert.True(waited >= TimeSpan.FromSeconds(4), $"gave up after {waited} instead of waiting for the lock");
+            Assert.False(File.Exists(endPoint.ListenPath));
+        }
+        finally
+        {
+            holder.Kill(entireProcessTree: true);
+            await holder.WaitForExitAsync(Ct);
+        }
+
+        // Once the holder is gone, the same listen succeeds.
+        using (Socket listening = HybridVsockSocket.Listen(endPoint))
+        {
+            Assert.True(File.Exists(endPoint.ListenPath));
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
     private const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode Mode0660 = Mode0600 | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
     private const UnixFileMode Mode0666 = Mode0660 | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;

@@ -25,4 +25,27 @@ public sealed class LogRateLimitTests
         Assert.Equal(5, heldBack);
         Assert.False(limit.TryEnter(out _));
     }
+
+    [Fact]
+    public void RefusalWarnings_HaveOneLimitPerReasonAndPeer_SoOneGuestsLoopHidesNoOtherRefusal()
+    {
+        var clock = new ManualClock();
+        var limits = new VmciRefusalLogLimits(clock);
+
+        // CID 3 reconnects in a loop and is refused for not being allowed: one warning, then held back.
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerCidNotAllowed, 3, out _));
+        Assert.False(limits.TryEnter(VmciRejectionReason.PeerCidNotAllowed, 3, out _));
+
+        // Meanwhile another reason for the same CID, the same reason for another CID, and a hybrid VM socket each
+        // get their own first warning.
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerConnectionLimit, 3, out _));
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerCidNotAllowed, 4, out _));
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerConnectionLimit, "/run/fc-1.vsock", out _));
+        Assert.False(limits.TryEnter(VmciRejectionReason.PeerConnectionLimit, "/run/fc-1.vsock", out _));
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerConnectionLimit, "/run/fc-2.vsock", out _));
+
+        clock.Advance(VmciRefusalLogLimits.Interval);
+        Assert.True(limits.TryEnter(VmciRejectionReason.PeerCidNotAllowed, 3, out long heldBack));
+        Assert.Equal(1, heldBack);
+    }
 }

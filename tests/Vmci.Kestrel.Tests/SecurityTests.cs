@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.Metrics;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Security;
@@ -149,6 +150,8 @@ public sealed class SecurityTests
             app => app.MapGet("/", () => "ok"),
             transport: t => t.AllowedPeerCids.Add(42),
             configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        long counted = 0;
+        using MeterListener meter = RejectionCounter(server, v => Interlocked.Add(ref counted, v));
 
         async Task RefusedAsync()
         {
@@ -172,6 +175,27 @@ public sealed class SecurityTests
         LogEntry[] warnings = [.. server.Logs.Category("Vmci.Kestrel").Where(e => e.EventId.Id == 2)];
         Assert.Equal(2, warnings.Length);
         Assert.Contains("4 more such refusals", warnings[1].Message, StringComparison.Ordinal);
+
+        // Two warnings, and still every refusal counted (the metric is recorded before the client sees the end).
+        Assert.Equal(6, Interlocked.Read(ref counted));
+    }
+
+    private static MeterListener RejectionCounter(VsockServer server, Action<long> record)
+    {
+        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, _, _) => record(v));
+        listener.Start();
+        return listener;
     }
 
     private static async Task<RawClient> ServedAsync(VsockServer server)
