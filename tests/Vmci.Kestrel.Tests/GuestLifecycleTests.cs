@@ -20,9 +20,10 @@ namespace Vmci.Kestrel.Tests;
 /// <summary>
 /// What a real guest's life does to connections across kernels: paused and resumed (qemu stop/cont), crashed
 /// (its qemu killed) during a download and with an idle keep-alive connection, rebooted (system_reset) under a
-/// pooled HttpClient. Guest 4 takes the blows; whatever state a test leaves it in, the next one that needs its
-/// servers boots it again (<see cref="GuestServers.EnsureAsync"/>). Each test writes what it measured. A nested
-/// boot costs minutes, so these are explicit tests: <c>VMCI_LONG_TESTS=1 eng/test</c> runs them.
+/// pooled HttpClient, saved to a file and restored (a snapshot). Guest 4 takes the blows; whatever state a test
+/// leaves it in, the next one that needs its servers boots it again (<see cref="GuestServers.EnsureAsync"/>).
+/// Each test writes what it measured. A nested boot costs minutes, so these are explicit tests:
+/// <c>VMCI_LONG_TESTS=1 eng/test</c> runs them.
 /// </summary>
 [Collection(nameof(GuestTests))]
 public sealed class GuestLifecycleTests
@@ -172,6 +173,31 @@ public sealed class GuestLifecycleTests
         Assert.True(await UptimeAsync() < uptimeBefore + took.TotalSeconds, "the guest did not reboot");
         Report($"after system_reset the pooled client's next request (sent at once) was answered by the new boot {took.TotalSeconds:F0} s later");
     }
+
+    [GuestFact(Explicit = true)]
+    public async Task SavedToAFileAndRestored_TheSameServerAnswers_AndAPooledClientsNextRequestGetsThrough()
+    {
+        await GuestServers.EnsureAsync(Victim);
+        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+        var status = new Uri($"http://cid-{Victim}:{GuestServers.SmokePort}/status");
+        Assert.Equal(GuestServers.Status(Victim), await client.GetStringAsync(status, Ct));
+        string serverBefore = await ServerPidAsync();
+
+        // As a microVM host snapshots a guest and resumes it later, maybe elsewhere: the pooled connection above is
+        // idle across it. The restored guest's vsock transport is reset (its connections end), its listeners stay.
+        string saved = await Guests.SaveAsync(Victim);
+        Assert.False(Guests.IsRunning(Victim));
+        string restored = await Guests.RestoreAsync(Victim);
+        var asking = Stopwatch.StartNew();
+        string after = await client.GetStringAsync(status, Ct);
+        TimeSpan answered = asking.Elapsed;
+
+        Assert.Equal(GuestServers.Status(Victim), after);
+        Assert.Equal(serverBefore, await ServerPidAsync());
+        Report($"{saved.Trim()}; {restored.Trim()}; the pooled client's next request was answered {answered.TotalMilliseconds:F0} ms after the restore, by the server that ran before it (pid {serverBefore.Trim()})");
+    }
+
+    private static Task<string> ServerPidAsync() => Guests.RunAsync(Victim, "pidof Vmci.AotSmoke");
 
     private static async Task<double> UptimeAsync()
         => double.Parse((await Guests.RunAsync(Victim, "cut -d' ' -f1 /proc/uptime")).Trim(), System.Globalization.CultureInfo.InvariantCulture);

@@ -78,6 +78,17 @@ internal static class Guests
     /// <summary>After <see cref="ResetAsync"/> without waiting: returns once the new boot's agent answers.</summary>
     public static Task WaitForBootAsync(uint cid) => ToolAsync(TimeSpan.FromMinutes(15), "wait-boot", $"{cid}");
 
+    /// <summary>
+    /// A snapshot: qemu migrates the whole guest to a file in the guests' directory and its qemu ends. Unlike
+    /// <see cref="KillAsync"/> the guest is not lost: <see cref="RestoreAsync"/> resumes it, processes and all.
+    /// </summary>
+    public static Task<string> SaveAsync(uint cid) => ToolAsync(TimeSpan.FromMinutes(11), "save", $"{cid}", SnapshotFile(cid));
+
+    /// <summary>A new qemu resumes the guest saved by <see cref="SaveAsync"/> (no boot); returns once its agent answers.</summary>
+    public static Task<string> RestoreAsync(uint cid) => ToolAsync(TimeSpan.FromMinutes(11), "restore", $"{cid}", SnapshotFile(cid));
+
+    private static string SnapshotFile(uint cid) => Path.Combine(Directory, $"cid-{cid}", "snapshot");
+
     /// <summary>Whether the guest's qemu runs (it may be paused).</summary>
     public static bool IsRunning(uint cid)
     {
