@@ -32,6 +32,13 @@ public sealed class GuestLifecycleTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// The kernel's default connect timeout is 2 s; a guest that is busy under TCG inside TCG (starting an app, or
+    /// still running a command a failed test left behind) can take longer to answer a connect, which would make a
+    /// test about pauses and crashes fail for the wrong reason.
+    /// </summary>
+    private static VmciConnectionFactoryOptions SlowGuest(TimeSpan? retry = null) => new() { ConnectTimeout = TimeSpan.FromSeconds(30), ConnectRetryTimeout = retry };
+
     private static void Report(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 
     [GuestFact(Explicit = true)]
@@ -39,7 +46,7 @@ public sealed class GuestLifecycleTests
     {
         await GuestServers.EnsureAsync(Victim);
         const long Length = 64L * 1024 * 1024;
-        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(10) };
+        using var client = new HttpClient(VmciHttp.CreateHandler(null, SlowGuest())) { Timeout = TimeSpan.FromMinutes(10) };
         using HttpResponseMessage response = await client.GetAsync(Bytes(Length), HttpCompletionOption.ResponseHeadersRead, Ct);
         await using Stream body = await response.Content.ReadAsStreamAsync(Ct);
         var reader = new PatternReader(body);
@@ -67,7 +74,7 @@ public sealed class GuestLifecycleTests
     {
         await GuestServers.EnsureAsync(Victim);
         const long Length = 1L << 30;
-        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(10) };
+        using var client = new HttpClient(VmciHttp.CreateHandler(null, SlowGuest())) { Timeout = TimeSpan.FromMinutes(10) };
         using HttpResponseMessage response = await client.GetAsync(Bytes(Length), HttpCompletionOption.ResponseHeadersRead, Ct);
         await using Stream body = await response.Content.ReadAsStreamAsync(Ct);
         var reader = new PatternReader(body);
@@ -110,7 +117,7 @@ public sealed class GuestLifecycleTests
         string url = $"http://cid-host:{server.Target.Port}/";
 
         // The guest's client answers, then stays, its connection idle in its pool.
-        await Guests.RunAsync(Victim, $"{GuestServers.Smoke} get {url} 1 stay >/tmp/stay.out 2>&1 & until grep -q 200 /tmp/stay.out; do sleep 0.2; done; cat /tmp/stay.out");
+        await Guests.RunAsync(Victim, $"{GuestServers.Smoke} get {url} 1 stay >/tmp/stay.out 2>&1 & i=0; until grep -q 200 /tmp/stay.out; do i=$((i + 1)); [ $i -lt 300 ] || {{ cat /tmp/stay.out; exit 1; }}; sleep 2; done; cat /tmp/stay.out", TimeSpan.FromMinutes(11));
         Assert.Empty(closed);
         await Guests.KillAsync(Victim);
         var killed = Stopwatch.StartNew();
@@ -131,7 +138,7 @@ public sealed class GuestLifecycleTests
         var attempt = Stopwatch.StartNew();
         SocketException noGuest = await Assert.ThrowsAnyAsync<SocketException>(async () => (await VmciSocket.ConnectAsync(absent, Ct)).Dispose());
         TimeSpan attemptTook = attempt.Elapsed;
-        using var waiting = new HttpClient(VmciHttp.CreateHandler(null, new VmciConnectionFactoryOptions { ConnectRetryTimeout = TimeSpan.FromMinutes(15) }))
+        using var waiting = new HttpClient(VmciHttp.CreateHandler(null, SlowGuest(TimeSpan.FromMinutes(15))))
         {
             Timeout = TimeSpan.FromMinutes(20),
         };
@@ -153,8 +160,7 @@ public sealed class GuestLifecycleTests
     public async Task Rebooted_APooledHttpClientsNextRequestReachesTheNewGuest_AndARetryingRequestWaitsForIt()
     {
         await GuestServers.EnsureAsync(Victim);
-        var options = new VmciConnectionFactoryOptions { ConnectRetryTimeout = TimeSpan.FromMinutes(15) };
-        using var client = new HttpClient(VmciHttp.CreateHandler(null, options)) { Timeout = TimeSpan.FromMinutes(20) };
+        using var client = new HttpClient(VmciHttp.CreateHandler(null, SlowGuest(TimeSpan.FromMinutes(15)))) { Timeout = TimeSpan.FromMinutes(20) };
         var status = new Uri($"http://cid-{Victim}:{GuestServers.SmokePort}/status");
         Assert.Equal(GuestServers.Status(Victim), await client.GetStringAsync(status, Ct));
         double uptimeBefore = await UptimeAsync();
@@ -178,7 +184,7 @@ public sealed class GuestLifecycleTests
     public async Task SavedToAFileAndRestored_TheSameServerAnswers_AndAPooledClientsNextRequestGetsThrough()
     {
         await GuestServers.EnsureAsync(Victim);
-        using var client = new HttpClient(VmciHttp.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+        using var client = new HttpClient(VmciHttp.CreateHandler(null, SlowGuest())) { Timeout = TimeSpan.FromMinutes(5) };
         var status = new Uri($"http://cid-{Victim}:{GuestServers.SmokePort}/status");
         Assert.Equal(GuestServers.Status(Victim), await client.GetStringAsync(status, Ct));
         string serverBefore = await ServerPidAsync();

@@ -35,7 +35,10 @@ public sealed class GuestNotifyTests
     [GuestFact]
     public async Task Guest3Dashboard_NotifiesTheHost_ReadyWhenItServes_StoppingOnSigterm()
     {
-        await using var receiver = VmciNotifyReceiver.Start(new VmciEndPoint(VmciCid.Any, VmciPort.Any));
+        // A guest under TCG inside TCG, busy starting its app, may take longer than the default 10 s between its
+        // connect and the end of its message (a pass of 2026-12-01 saw one message refused and no READY=1).
+        await using var receiver = VmciNotifyReceiver.Start(
+            new VmciEndPoint(VmciCid.Any, VmciPort.Any), new VmciNotifyReceiverOptions { MessageTimeout = TimeSpan.FromMinutes(2) });
         string address = receiver.GuestAddress.ToString();
         Assert.StartsWith("vsock-stream:2:", address, StringComparison.Ordinal);
 

@@ -211,13 +211,14 @@ internal static class GuestServers
             }
 
             // The server runs in the background with its output in a file (the guest's agent runs one command at
-            // a time); the command returns once it listens.
+            // a time); the command returns once it listens. The check comes every 2 s: each one is a process start,
+            // which the guest's one emulated vCPU would otherwise take from the server's start.
             await Guests.RunAsync(cid, $$"""
                 {{Smoke}} {{SmokePort}} >/tmp/smoke.log 2>&1 &
                 i=0
                 until grep -q 'Application started' /tmp/smoke.log; do
-                  i=$((i + 1)); [ $i -lt 1200 ] || { cat /tmp/smoke.log; exit 1; }
-                  sleep 0.5
+                  i=$((i + 1)); [ $i -lt 300 ] || { cat /tmp/smoke.log; exit 1; }
+                  sleep 2
                 done
                 """, TimeSpan.FromMinutes(11));
             lock (s_serving)
