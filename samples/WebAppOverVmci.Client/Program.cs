@@ -8,9 +8,9 @@ using Vmci.Native;
 namespace WebAppOverVmci.Client;
 
 /// <summary>
-/// Usage: WebAppOverVmci.Client [vsock://CID:PORT] (default vsock://local:8080, the dashboard on this machine).
-/// Calls the dashboard's /api/status over vsock with HttpClient and prints what the VM says about itself
-/// and about this caller.
+/// Usage: WebAppOverVmci.Client [vsock://CID:PORT [SECONDS]] (default vsock://local:8080, the dashboard on this
+/// machine, and 30 s for the answer). Calls the dashboard's /api/status over vsock with HttpClient and prints what
+/// the VM says about itself and about this caller.
 /// </summary>
 internal static class DashboardClient
 {
@@ -23,7 +23,14 @@ internal static class DashboardClient
             return 2;
         }
 
-        using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri($"http://cid-{endPoint.Cid}/"), Timeout = TimeSpan.FromSeconds(30) };
+        // An emulated guest (TCG) can take minutes over its first answer: the caller may give it more time.
+        if (!TryGetTimeout(args, out TimeSpan timeout))
+        {
+            Console.Error.WriteLine($"client: '{args[1]}' is not a number of seconds to wait for the answer");
+            return 2;
+        }
+
+        using var client = new HttpClient(VmciHttp.CreateHandler(endPoint)) { BaseAddress = new Uri($"http://cid-{endPoint.Cid}/"), Timeout = timeout };
         try
         {
             using JsonDocument document = JsonDocument.Parse(await client.GetStringAsync("api/status"));
@@ -45,5 +52,27 @@ internal static class DashboardClient
             Console.Error.WriteLine($"client: {ex.Message}");
             return 1;
         }
+        catch (TaskCanceledException)
+        {
+            Console.Error.WriteLine($"client: the dashboard at {endPoint} did not answer within {timeout.TotalSeconds:0} s; give it more time with a second argument (seconds)");
+            return 1;
+        }
+    }
+
+    private static bool TryGetTimeout(string[] args, out TimeSpan timeout)
+    {
+        timeout = TimeSpan.FromSeconds(30);
+        if (args is not [_, var text, ..])
+        {
+            return true;
+        }
+
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0 || seconds > int.MaxValue / 1000)
+        {
+            return false;
+        }
+
+        timeout = TimeSpan.FromSeconds(seconds);
+        return true;
     }
 }
