@@ -113,7 +113,7 @@ public sealed class GuestLifecycleTests
             app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"),
             transport: t => t.MaxConnectionsPerPeerCid = 1,
             port: GuestServers.HostPort());
-        using MeterListener listener = Listen(server, "kestrel.connection.duration", tags => closed.Enqueue(tags));
+        using MeterListener listener = ServerMeters.Listen(server, "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration", (_, tags) => closed.Enqueue(tags));
         string url = $"http://cid-host:{server.Target.Port}/";
 
         // The guest's client answers, then stays, its connection idle in its pool.
@@ -225,33 +225,6 @@ public sealed class GuestLifecycleTests
     }
 
     private static string Describe(Exception e) => string.Join(" -> ", Chain(e).Select(x => $"{x.GetType().Name}: {x.Message}"));
-
-    private static MeterListener Listen(VsockServer server, string instrument, Action<Dictionary<string, object?>> record)
-    {
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (i, l) =>
-            {
-                if (i.Meter.Name == "Microsoft.AspNetCore.Server.Kestrel" && i.Meter.Scope == meterFactory && i.Name == instrument)
-                {
-                    l.EnableMeasurementEvents(i);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
-        {
-            var d = new Dictionary<string, object?>();
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                d[tag.Key] = tag.Value;
-            }
-
-            record(d);
-        });
-        listener.Start();
-        return listener;
-    }
 
     /// <summary>Reads Vmci.AotSmoke's /bytes pattern (byte i is i % 251) and checks every byte.</summary>
     private sealed class PatternReader(Stream body)

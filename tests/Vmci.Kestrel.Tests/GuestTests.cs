@@ -131,7 +131,7 @@ public sealed class GuestTests
             app => app.MapGet("/", (HttpContext c) => $"peer {c.GetVmciConnection()?.PeerCid}"),
             transport: t => t.AllowedPeerCids.Add(3),
             port: GuestServers.HostPort());
-        using MeterListener listener = Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (v, tags) => rejected.Enqueue((v, tags)));
+        using MeterListener listener = ServerMeters.Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (v, tags) => rejected.Enqueue((v, tags)));
 
         string served = await Guests.RunAsync(3, $"{GuestServers.Smoke} get http://cid-host:{server.Target.Port}/");
         var (refusedExit, refused) = await Guests.ExecAsync(4, $"{GuestServers.Smoke} get http://cid-host:{server.Target.Port}/");
@@ -165,8 +165,8 @@ public sealed class GuestTests
             }),
             transport: t => t.MaxConnectionsPerPeerCid = 2,
             port: GuestServers.HostPort());
-        using MeterListener kestrel = Listen(server, "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration", (_, tags) => durations.Enqueue(tags));
-        using MeterListener vmci = Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (_, tags) => rejected.Enqueue(tags));
+        using MeterListener kestrel = ServerMeters.Listen(server, "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration", (_, tags) => durations.Enqueue(tags));
+        using MeterListener vmci = ServerMeters.Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (_, tags) => rejected.Enqueue(tags));
         string url = $"http://cid-host:{server.Target.Port}/hold";
 
         // Guest 3 opens three connections at once (one over its limit of two), guest 4 two: each CID has its own count.
@@ -227,35 +227,4 @@ public sealed class GuestTests
     }
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    /// <summary>Measurements of one instrument of this server's meters.</summary>
-    private static MeterListener Listen(VsockServer server, string meter, string instrument, Action<long, Dictionary<string, object?>> record)
-    {
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (i, l) =>
-            {
-                if (i.Meter.Name == meter && i.Meter.Scope == meterFactory && i.Name == instrument)
-                {
-                    l.EnableMeasurementEvents(i);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, v, tags, _) => record(v, ToDictionary(tags)));
-        listener.SetMeasurementEventCallback<double>((_, v, tags, _) => record((long)v, ToDictionary(tags)));
-        listener.Start();
-        return listener;
-    }
-
-    private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        var result = new Dictionary<string, object?>();
-        foreach (KeyValuePair<string, object?> tag in tags)
-        {
-            result[tag.Key] = tag.Value;
-        }
-
-        return result;
-    }
 }

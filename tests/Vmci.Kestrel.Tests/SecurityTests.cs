@@ -151,7 +151,7 @@ public sealed class SecurityTests
             transport: t => t.AllowedPeerCids.Add(42),
             configure: b => b.Services.AddSingleton<TimeProvider>(clock));
         long counted = 0;
-        using MeterListener meter = RejectionCounter(server, v => Interlocked.Add(ref counted, v));
+        using MeterListener meter = ServerMeters.Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (v, _) => Interlocked.Add(ref counted, v));
 
         async Task RefusedAsync()
         {
@@ -178,24 +178,6 @@ public sealed class SecurityTests
 
         // Two warnings, and still every refusal counted (the metric is recorded before the client sees the end).
         Assert.Equal(6, Interlocked.Read(ref counted));
-    }
-
-    private static MeterListener RejectionCounter(VsockServer server, Action<long> record)
-    {
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, v, _, _) => record(v));
-        listener.Start();
-        return listener;
     }
 
     private static async Task<RawClient> ServedAsync(VsockServer server)
