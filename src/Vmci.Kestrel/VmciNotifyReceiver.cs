@@ -50,6 +50,7 @@ public sealed class VmciNotifyReceiver : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, VmciNotification> _readyByCid = [];
     private readonly Dictionary<uint, VmciNotification> _lastByCid = [];
+    private readonly Dictionary<uint, (string Detail, DateTimeOffset At)> _lastRefusalByCid = [];
     private readonly List<(uint? Cid, TaskCompletionSource<VmciNotification> Ready)> _waiters = [];
     private readonly Task _acceptLoop;
     private VmciNotification? _firstReady;
@@ -199,16 +200,25 @@ public sealed class VmciNotifyReceiver : IAsyncDisposable
     {
         string who = cid is uint c ? string.Create(CultureInfo.InvariantCulture, $"CID {c}") : "any guest";
         string heard;
+        (string Detail, DateTimeOffset At)? refusal;
         lock (_lock)
         {
             VmciNotification? last = cid is uint k ? _lastByCid.GetValueOrDefault(k) : _lastByCid.Values.MaxBy(n => n.ReceivedAt);
             heard = last is null
                 ? string.Create(CultureInfo.InvariantCulture, $"nothing was received from {who}")
                 : string.Create(CultureInfo.InvariantCulture, $"the last message from {who} was '{last}' at {last.ReceivedAt:HH:mm:ss.fff}");
+            refusal = cid is uint r
+                ? _lastRefusalByCid.TryGetValue(r, out var byCid) ? byCid : null
+                : _lastRefusalByCid.Count > 0 ? _lastRefusalByCid.Values.MaxBy(f => f.At) : null;
         }
 
+        // Why a guest's messages were refused is the likeliest answer to "why no READY=1", so the wait names it
+        // rather than leaving the reader to find the log line.
         long rejected = RejectedMessages;
-        string refusedNote = rejected > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {rejected} message(s) were refused (see log event 42)") : "";
+        string refusedNote = rejected == 0 ? ""
+            : refusal is { } f
+                ? string.Create(CultureInfo.InvariantCulture, $"; {rejected} message(s) were refused, the last from {who} at {f.At:HH:mm:ss.fff} because {f.Detail} (log event 42)")
+                : string.Create(CultureInfo.InvariantCulture, $"; {rejected} message(s) were refused, none from {who} (log event 42)");
         return string.Create(CultureInfo.InvariantCulture,
             $"No READY=1 from {who} on {EndPoint} (port {GuestAddress.EndPoint.Port}) within {timeout.TotalSeconds:0.###} s: {heard}{refusedNote}. Check that the guest was given {GuestAddress} (NOTIFY_SOCKET, or the vmm.notify_socket credential for systemd 254 and later) and that it reaches this host.");
     }
@@ -419,6 +429,11 @@ public sealed class VmciNotifyReceiver : IAsyncDisposable
     private void Refuse(uint? cid, uint? port, NotifyRefusal reason, string detail)
     {
         Interlocked.Increment(ref _rejected);
+        lock (_lock)
+        {
+            _lastRefusalByCid[cid ?? VmciCid.Any] = (detail, DateTimeOffset.UtcNow);
+        }
+
         _metrics?.Rejected(reason, cid);
         if (_refusedLog.TryEnter(out long suppressed))
         {

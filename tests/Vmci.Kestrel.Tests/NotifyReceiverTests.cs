@@ -232,7 +232,12 @@ public sealed class NotifyReceiverTests
         TimeoutException timeout = await Assert.ThrowsAsync<TimeoutException>(() => receiver.WaitForReadyAsync(VmciCid.Local, TimeSpan.FromMilliseconds(200), Ct));
         Assert.Contains("No READY=1 from CID 1", timeout.Message, StringComparison.Ordinal);
         Assert.Contains($"(port {port})", timeout.Message, StringComparison.Ordinal);
-        Assert.Contains("1 message(s) were refused", timeout.Message, StringComparison.Ordinal);
+        Assert.Contains("1 message(s) were refused, the last from CID 1 at ", timeout.Message, StringComparison.Ordinal);
+        Assert.Contains("because it did not end within 1 s (MessageTimeout)", timeout.Message, StringComparison.Ordinal);
+
+        // A wait for another guest says that the refusal was not its.
+        TimeoutException other = await Assert.ThrowsAsync<TimeoutException>(() => receiver.WaitForReadyAsync(3, TimeSpan.FromMilliseconds(200), Ct));
+        Assert.Contains("1 message(s) were refused, none from CID 3", other.Message, StringComparison.Ordinal);
     }
 
     [VsockFact(VsockNeeds.AfVsock)]
