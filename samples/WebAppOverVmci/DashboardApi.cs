@@ -29,7 +29,8 @@ public static class DashboardApi
         return routes;
     }
 
-    private static CallerView Describe(HttpContext context) => context.GetVmciConnection() is { } vsock
+    /// <summary>How the server sees the caller of <paramref name="context"/>: for <c>/api/status</c> and its gRPC twin.</summary>
+    internal static CallerView Describe(HttpContext context) => context.GetVmciConnection() is { } vsock
         ? new VsockCallerView(vsock.PeerCid, vsock.PeerPort, vsock.IsPeerPortPrivileged, vsock.LocalEndPoint.ToString(), context.Request.Protocol)
         : new TcpCallerView(context.Connection.RemoteIpAddress?.ToString(), context.Request.Protocol);
 

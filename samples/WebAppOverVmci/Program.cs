@@ -12,7 +12,7 @@ using WebAppOverVmci;
 
 // The management dashboard of a VM with no network: served over vsock only, unless a TCP listener is
 // asked for. HTTP/1.1 on port 8080 for browsers and curl-like clients, HTTP/2 with prior knowledge
-// on 8081 for gRPC and h2 clients (Kestrel cannot offer both on one cleartext port).
+// on 8081 for gRPC (Protos/dashboard.proto) and h2 clients (Kestrel cannot offer both on one cleartext port).
 // The slim builder leaves out what a guest dashboard does not use (HTTPS, HTTP/3, IIS, hosting startups, the
 // EventSource and debug loggers) and, with the source-generated JSON below, lets the app publish as one Native
 // AOT executable. The content root is the app's own folder, so appsettings.json is found whatever the working directory.
@@ -58,6 +58,7 @@ builder.Services.AddOptions<HostFilteringOptions>().Configure<IConfiguration>((h
         hosts.AllowedHosts = [.. DashboardOptions.DefaultAllowedHosts()];
     }
 });
+builder.Services.AddGrpc();
 builder.Services.AddSingleton<RequestLog>();
 builder.Services.AddSingleton<SystemStatus>();
 
@@ -69,6 +70,8 @@ var page = new EmbeddedFileProvider(typeof(Program).Assembly, "WebAppOverVmci.ww
 app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
 app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
 app.MapDashboardApi();
+// The same status for programs, as gRPC (Protos/dashboard.proto), on the HTTP/2 port.
+app.MapGrpcService<DashboardGrpcService>();
 app.Run();
 
 /// <summary>The entry point, public for WebApplicationFactory in the tests.</summary>

@@ -10,7 +10,9 @@ public sealed class RequestLogMiddleware(RequestDelegate next, RequestLog log)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/api/events", StringComparison.Ordinal))
+        // The live views (the page's event stream and its gRPC twin) are one long call each, not requests served.
+        if (!context.Request.Path.StartsWithSegments("/api/events", StringComparison.Ordinal)
+            && !context.Request.Path.StartsWithSegments("/dashboard.v1.Dashboard/WatchStatus", StringComparison.Ordinal))
         {
             IVmciConnectionFeature? vsock = context.GetVmciConnection();
             log.Record(new Caller(

@@ -5,14 +5,17 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Vmci.Native;
+using WebAppOverVmci.Grpc;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;
 
 /// <summary>
 /// Readiness across two kernels: the Native AOT dashboard in real guest 3, started with NOTIFY_SOCKET as a VMM's
-/// init would start it, tells a receiver here (the host, CID 2) that it serves; a guest that never gets ready
+/// init would start it, tells a receiver here (the host, CID 2) that it serves, and answers HTTP and gRPC; a guest that never gets ready
 /// makes the wait time out with a message that names it. Shares the guests with <see cref="GuestTests"/>.
 /// </summary>
 [Collection(nameof(GuestTests))]
@@ -33,7 +36,7 @@ public sealed class GuestNotifyTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [GuestFact]
-    public async Task Guest3Dashboard_NotifiesTheHost_ReadyWhenItServes_StoppingOnSigterm()
+    public async Task Guest3Dashboard_NotifiesTheHost_ReadyWhenItServes_AnswersHttpAndGrpc_StoppingOnSigterm()
     {
         // A guest under TCG inside TCG, busy starting its app, may take longer than the default 10 s between its
         // connect and the end of its message (a pass of 2026-12-01 saw one message refused and no READY=1).
@@ -61,6 +64,17 @@ public sealed class GuestNotifyTests
             string status = await client.GetStringAsync("http://localhost/api/status", Ct);
             TimeSpan toAnswer = DateTimeOffset.UtcNow - started;
 
+            // gRPC across kernels, on the dashboard's HTTP/2 port (one start of the dashboard serves both checks:
+            // each costs minutes in a nested guest).
+            using GrpcChannel channel = GrpcChannel.ForAddress("http://cid-3", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(new VmciEndPoint(3, DashboardPort + 1)) });
+            var dashboard = new Dashboard.DashboardClient(channel);
+            GetStatusReply grpc = await dashboard.GetStatusAsync(new GetStatusRequest(), cancellationToken: Ct);
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            using AsyncServerStreamingCall<VmStatus> watch = dashboard.WatchStatus(new WatchStatusRequest(), cancellationToken: watching.Token);
+            Assert.True(await watch.ResponseStream.MoveNext(watching.Token), "the watch stream ended before its first status");
+            VmStatus watched = watch.ResponseStream.Current;
+            await watching.CancelAsync();
+
             TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"guest 3: exec to READY=1 seen by the host {toReady.TotalSeconds:0.0} s; first request answered {toAnswer.TotalSeconds:0.0} s after exec ({(toAnswer - toReady).TotalSeconds:0.0} s after READY=1)"));
             Assert.Equal(3u, ready.PeerCid);
@@ -71,6 +85,8 @@ public sealed class GuestNotifyTests
                 Assert.Equal(2u, json.RootElement.GetProperty("you").GetProperty("peerCid").GetUInt32());
             }
 
+            Assert.Equal((3u, "vsock", 2u, "HTTP/2"), (grpc.Status.LocalCid, grpc.You.Transport, grpc.You.PeerCid, grpc.You.Protocol));
+            Assert.Equal(3u, watched.LocalCid);
             Assert.Null(await exited);
 
             // SIGTERM, as an init stops a service: STOPPING=1 arrives from CID 3 before the process exits.

@@ -6,8 +6,10 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Tasks;
+using Grpc.Net.Client;
 using Vmci.Native;
 using Vmci.Testing;
+using WebAppOverVmci.Grpc;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;
@@ -15,7 +17,7 @@ namespace Vmci.Kestrel.Tests;
 /// <summary>
 /// The Native AOT executables that eng/test publishes (the dashboard, and the library alone), run the way a
 /// minimal guest runs them: in a mount namespace where an empty tmpfs covers the .NET install, so no runtime is
-/// reachable; called over vsock by socat, ncat and curl only.
+/// reachable; called over vsock by socat, ncat and curl, and the dashboard's gRPC by Grpc.Net.Client.
 /// </summary>
 [Trait("Category", "Vsock")]
 public sealed class NativeAotTests
@@ -36,6 +38,9 @@ public sealed class NativeAotTests
         string page = await CurlAsync(target, "/");
         string status = await SocatAsync(target, "GET /api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         JsonElement[] events = await ServerSentEventsAsync(target, count: 2);
+        // gRPC on the HTTP/2 port: Grpc.AspNetCore and the protobuf messages compiled ahead of time.
+        using GrpcChannel channel = GrpcChannel.ForAddress("http://cid-local", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(new VmciEndPoint(VmciCid.Local, port + 1)) });
+        GetStatusReply grpc = await new Dashboard.DashboardClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", health, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\nok", health, StringComparison.Ordinal);
@@ -57,6 +62,9 @@ public sealed class NativeAotTests
         // Live: each event is a fresh snapshot of the VM.
         Assert.All(events, e => Assert.Equal("1", e.GetProperty("localCid").GetString()));
         Assert.True(events[1].GetProperty("uptimeSeconds").GetDouble() > events[0].GetProperty("uptimeSeconds").GetDouble());
+        Assert.Equal(1u, grpc.Status.LocalCid);
+        Assert.Equal(4, grpc.Status.RequestsServed);
+        Assert.Equal(("vsock", 1u, "HTTP/2"), (grpc.You.Transport, grpc.You.PeerCid, grpc.You.Protocol));
         AssertNoRuntimeLoaded(server);
     }
 

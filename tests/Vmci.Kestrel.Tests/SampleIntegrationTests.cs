@@ -7,11 +7,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 using Vmci.Native;
 using Vmci.Testing;
+using WebAppOverVmci.Grpc;
 using Xunit;
 
 namespace Vmci.Kestrel.Tests;
@@ -101,6 +104,41 @@ public sealed class SampleIntegrationTests
         Assert.Equal(200, await StatusAsync("dashboard.example"));
         Assert.Equal(200, await StatusAsync("vm3.vms.example:8080"));
         Assert.Equal(400, await StatusAsync("localhost"));
+    }
+
+    /// <summary>The dashboard for programs: gRPC on the HTTP/2 port, a unary status and a watch stream.</summary>
+    [VsockFact(VsockNeeds.Loopback)]
+    public async Task Dashboard_AnswersGrpc_OnItsHttp2Port_StatusAndAWatchStream()
+    {
+        await using WebApplicationFactory<Program> factory = SampleDashboard.Start(out uint port);
+        var http2 = new VmciEndPoint(VmciCid.Local, port + 1);
+        VsockGuard.EnsureMayConnect(http2);
+        using GrpcChannel channel = GrpcChannel.ForAddress("http://cid-local", new GrpcChannelOptions { HttpHandler = VmciHttp.CreateHandler(http2) });
+        var dashboard = new Dashboard.DashboardClient(channel);
+
+        GetStatusReply reply = await dashboard.GetStatusAsync(new GetStatusRequest(), cancellationToken: Ct);
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using AsyncServerStreamingCall<VmStatus> watch = dashboard.WatchStatus(new WatchStatusRequest(), cancellationToken: watching.Token);
+        var snapshots = new System.Collections.Generic.List<VmStatus>();
+        while (snapshots.Count < 2 && await watch.ResponseStream.MoveNext(watching.Token))
+        {
+            snapshots.Add(watch.ResponseStream.Current);
+        }
+
+        await watching.CancelAsync();
+
+        Assert.Equal("vsock", reply.You.Transport);
+        Assert.Equal("HTTP/2", reply.You.Protocol);
+        Assert.Equal(1u, reply.You.PeerCid);
+        Assert.True(reply.You.PeerPort > 0);
+        Assert.Equal($"vsock://1:{port + 1}", reply.You.LocalEndPoint);
+        Assert.Equal(1u, reply.Status.LocalCid);
+        Assert.StartsWith(".NET ", reply.Status.DotnetVersion, StringComparison.Ordinal);
+        Assert.Equal(1, reply.Status.RequestsServed); // this call itself
+        Assert.Equal(2, snapshots.Count);
+        Assert.All(snapshots, s => Assert.Equal(1u, s.LocalCid));
+        Assert.True(snapshots[1].UptimeSeconds > snapshots[0].UptimeSeconds);
+        Assert.Equal(reply.Status.ServerStartedUnixMs, snapshots[0].ServerStartedUnixMs);
     }
 
     [VsockFact(VsockNeeds.Loopback)]
