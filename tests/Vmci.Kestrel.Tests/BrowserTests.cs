@@ -30,10 +30,10 @@ public sealed class BrowserTestsDefinition;
 [Collection(nameof(BrowserTests))]
 public sealed class BrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
+    internal const string Chromium = "/usr/bin/chromium";
 
     // A guard against a hang, not a measure: the first page load through a tool under TCG can take half a minute.
-    private const float PageTimeoutMs = 180_000;
+    internal const float PageTimeoutMs = 180_000;
 
     [VsockFact(VsockNeeds.Loopback)]
     public async Task Dashboard_ThroughForwardAndGateway_ShowsLiveValues()
@@ -140,7 +140,7 @@ public sealed class BrowserTests
     private static readonly System.Diagnostics.Stopwatch Clock = System.Diagnostics.Stopwatch.StartNew();
 
     // What the page loaded and when, in the test's output: when a load times out, it shows which request hung.
-    private static void Watch(IPage page, string name)
+    internal static void Watch(IPage page, string name)
     {
         Step($"{name}: new page");
         page.Request += (_, r) => Step($"{name}: request {r.Method} {r.Url}");
@@ -165,7 +165,7 @@ public sealed class BrowserTests
         Step($"warmed up {host ?? url}");
     }
 
-    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    internal static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
     {
         ExecutablePath = Chromium,
         Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
