@@ -52,7 +52,7 @@ public sealed class GuestLifecycleTests
         var reader = new PatternReader(body);
         await reader.ReadAsync(1024 * 1024);
 
-        string paused = await Guests.MonitorAsync(Victim, "stop");
+        await Guests.MonitorAsync(Victim, "stop");
         string status = await Guests.MonitorAsync(Victim, "info status");
         Task<long> rest = reader.ReadToEndAsync();
         // The pause itself: what was in the socket buffers still arrives, then nothing until the guest runs again.
@@ -66,7 +66,7 @@ public sealed class GuestLifecycleTests
         Assert.Equal(Length, total);
         Assert.Equal(-1, reader.FirstWrong);
         Assert.True(beforeResume < Length, "the whole download arrived while the guest was paused: the pause did not hold it up");
-        Report($"paused at {reader.ReceivedAtPause} bytes ({paused.Trim()}), {beforeResume} bytes had arrived when cont was sent, the rest ({Length - beforeResume} bytes) took {resumed.Elapsed.TotalSeconds:F1} s after cont");
+        Report($"{reader.ReceivedAtPause} bytes had arrived when stop was sent ({status.Trim()}), {beforeResume} when cont was sent 10 s later (what the socket buffers held), the rest ({Length - beforeResume} bytes) took {resumed.Elapsed.TotalSeconds:F1} s after cont");
     }
 
     [GuestFact(Explicit = true)]
