@@ -25,7 +25,7 @@ public sealed class GuestBrowserTests
         await GuestServers.EnsureAsync(3);
         await GuestServers.EnsureAsync(4);
         int port = ExternalProcess.FreeTcpPort();
-        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4", "--guest-port", $"{GuestServers.SmokePort}"]);
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4", "--guest-port", $"{GuestServers.SmokePort}", "--connect-timeout", "30"]);
         await gateway.WaitForLineAsync("vmci gateway: serving guests 3, 4");
 
         using IPlaywright playwright = await Playwright.CreateAsync();

@@ -208,7 +208,9 @@ public sealed class GuestTests
         await GuestServers.EnsureAsync(3);
         await GuestServers.EnsureAsync(4);
         int port = ExternalProcess.FreeTcpPort();
-        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4", "--guest-port", $"{GuestServers.SmokePort}"]);
+        // A nested guest under TCG can take longer than the default 2 s (+3 s for the answer) to answer a probe:
+        // the pass of 2026-12-01 saw guest 3 reported unreachable while the gateway had just carried its /status.
+        using ToolProcess gateway = ToolProcess.Start(["gateway", "--listen", $"127.0.0.1:{port}", "--guests", "3,4", "--guest-port", $"{GuestServers.SmokePort}", "--connect-timeout", "30"]);
         await gateway.WaitForLineAsync("vmci gateway: serving guests 3, 4");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
         {
@@ -222,8 +224,9 @@ public sealed class GuestTests
 
         Assert.Equal(GuestServers.Status(3), await three.Content.ReadAsStringAsync(Ct));
         Assert.Equal(GuestServers.Status(4), await four.Content.ReadAsStringAsync(Ct));
-        Assert.Contains("\"guest\":\"cid-3\",\"cid\":3,\"reachable\":true", guests, StringComparison.Ordinal);
-        Assert.Contains("\"guest\":\"cid-4\",\"cid\":4,\"reachable\":true", guests, StringComparison.Ordinal);
+        // The whole answer on failure: its detail says why a probe failed.
+        Assert.True(guests.Contains("\"guest\":\"cid-3\",\"cid\":3,\"reachable\":true", StringComparison.Ordinal), guests);
+        Assert.True(guests.Contains("\"guest\":\"cid-4\",\"cid\":4,\"reachable\":true", StringComparison.Ordinal), guests);
     }
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
