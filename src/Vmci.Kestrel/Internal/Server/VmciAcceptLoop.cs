@@ -68,10 +68,17 @@ internal sealed class VmciAcceptLoop(Socket listenSocket, EndPoint endPoint, Vmc
             }
             catch (Exception ex)
             {
-                // Whatever goes wrong with one accepted socket is that socket's end, not the endpoint's.
-                accepted.Dispose();
-                VmciTransportLog.AcceptedConnectionFailed(logger, endPoint, ex);
-                metrics?.Rejected(VmciRejectionReason.SetupFailed, peerCid: null);
+                // Whatever goes wrong with one accepted socket is that socket's end, not the endpoint's. Logged and
+                // counted before the close, as refusals are: once the peer sees the end, the server has said why.
+                try
+                {
+                    VmciTransportLog.AcceptedConnectionFailed(logger, endPoint, ex);
+                    metrics?.Rejected(VmciRejectionReason.SetupFailed, peerCid: null);
+                }
+                finally
+                {
+                    accepted.Dispose();
+                }
             }
         }
     }
