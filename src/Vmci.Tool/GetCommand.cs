@@ -191,8 +191,12 @@ internal static class GetCommand
         catch (HttpRequestException ex) when (ex.InnerException is VmciSocketException or HybridVsockException)
         {
             var failure = (SocketException)ex.InnerException;
-            Console.Error.WriteLine($"vmci get: cannot connect: {failure.Message}");
-            return (null, failure.SocketErrorCode == SocketError.TimedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect);
+            bool timedOut = failure.SocketErrorCode == SocketError.TimedOut;
+            // The library's message names its API; a user of the tool needs the flag.
+            Console.Error.WriteLine(timedOut
+                ? $"vmci get: cannot connect: {failure.Message} To wait longer: --connect-timeout SECONDS."
+                : $"vmci get: cannot connect: {failure.Message}");
+            return (null, timedOut ? ExitCodes.TimedOut : ExitCodes.CouldNotConnect);
         }
         catch (HttpRequestException ex) when (ex.InnerException is TimeoutException waited)
         {

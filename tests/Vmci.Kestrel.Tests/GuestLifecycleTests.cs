@@ -56,6 +56,9 @@ public sealed class GuestLifecycleTests
         string status = await Guests.MonitorAsync(Victim, "info status");
         Task<long> rest = reader.ReadToEndAsync();
         // The pause itself: what was in the socket buffers still arrives, then nothing until the guest runs again.
+        // Meanwhile a new connection to the paused guest times out, and the tool says how to wait longer.
+        var (connectExit, _, connectError) = await ExternalProcess.RunAsync(
+            "dotnet", [ToolProcess.ToolPath, "get", "--connect-timeout", "2", $"vsock://{Victim}:{GuestServers.SmokePort}/status"], timeout: TimeSpan.FromMinutes(2));
         await Task.Delay(TimeSpan.FromSeconds(10), Ct);
         long beforeResume = reader.Received;
         await Guests.MonitorAsync(Victim, "cont");
@@ -66,7 +69,9 @@ public sealed class GuestLifecycleTests
         Assert.Equal(Length, total);
         Assert.Equal(-1, reader.FirstWrong);
         Assert.True(beforeResume < Length, "the whole download arrived while the guest was paused: the pause did not hold it up");
-        Report($"{reader.ReceivedAtPause} bytes had arrived when stop was sent ({status.Trim()}), {beforeResume} when cont was sent 10 s later (what the socket buffers held), the rest ({Length - beforeResume} bytes) took {resumed.Elapsed.TotalSeconds:F1} s after cont");
+        Assert.True(connectExit == 28, $"vmci get to the paused guest exited {connectExit}: {connectError}");
+        Assert.Contains("To wait longer: --connect-timeout SECONDS", connectError, StringComparison.Ordinal);
+        Report($"{reader.ReceivedAtPause} bytes had arrived when stop was sent ({status.Trim()}), {beforeResume} when cont was sent (what the socket buffers held), the rest ({Length - beforeResume} bytes) took {resumed.Elapsed.TotalSeconds:F1} s after cont");
     }
 
     [GuestFact(Explicit = true)]
