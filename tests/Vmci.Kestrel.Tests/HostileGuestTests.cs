@@ -65,28 +65,13 @@ public sealed class HostileGuestTests
             transport: transport);
         // Refusals counted by the transport's metric, which counts every one (its warnings are rate-limited).
         int refusedCount = 0;
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        using var meterListener = new MeterListener
+        using MeterListener meterListener = ServerMeters.Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (_, tags) =>
         {
-            InstrumentPublished = (instrument, l) =>
+            if (tags.GetValueOrDefault("vmci.rejection.reason") is "peer_buffer_budget")
             {
-                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        meterListener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                if (tag is { Key: "vmci.rejection.reason", Value: "peer_buffer_budget" })
-                {
-                    Interlocked.Increment(ref refusedCount);
-                }
+                Interlocked.Increment(ref refusedCount);
             }
         });
-        meterListener.Start();
         long before = MemAvailable();
         long sent = 0;
         var clients = new List<RawClient>();

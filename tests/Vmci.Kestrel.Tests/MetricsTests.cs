@@ -63,19 +63,7 @@ public sealed class MetricsTests
     {
         var measurements = new ConcurrentQueue<(long Value, Dictionary<string, object?> Tags)>();
         await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "m"), transport: t => t.AllowedPeerCids.Add(42));
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Vmci.Kestrel" && instrument.Meter.Scope == meterFactory && instrument.Name == "vmci.kestrel.rejected_connections")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, v, tags, _) => measurements.Enqueue((v, ToDictionary(tags))));
-        listener.Start();
+        using MeterListener listener = ServerMeters.Listen(server, "Vmci.Kestrel", "vmci.kestrel.rejected_connections", (v, tags) => measurements.Enqueue((v, tags)));
 
         // CID 1 is not allowed: each connection is closed before a byte is read, and counted.
         for (int i = 0; i < 3; i++)
@@ -106,19 +94,7 @@ public sealed class MetricsTests
         // With MemoryPool<byte>.Shared (what SocketConnectionFactoryOptions gives by itself) the pool's meter stays silent.
         var rented = new ConcurrentQueue<(long Value, object? Owner)>();
         await using VsockServer server = await VsockServer.StartAsync(app => app.MapGet("/", () => "m"));
-        IMeterFactory meterFactory = server.App.Services.GetRequiredService<IMeterFactory>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Microsoft.AspNetCore.MemoryPool" && instrument.Meter.Scope == meterFactory && instrument.Name == "aspnetcore.memory_pool.rented")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, v, tags, _) => rented.Enqueue((v, ToDictionary(tags).GetValueOrDefault("aspnetcore.memory_pool.owner"))));
-        listener.Start();
+        using MeterListener listener = ServerMeters.Listen(server, "Microsoft.AspNetCore.MemoryPool", "aspnetcore.memory_pool.rented", (v, tags) => rented.Enqueue((v, tags.GetValueOrDefault("aspnetcore.memory_pool.owner"))));
         long before = rented.Sum(r => r.Value);
 
         using (HttpClient client = server.CreateClient())
